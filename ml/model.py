@@ -1,0 +1,79 @@
+"""The model of the design plan: MobileNetV2 (ImageNet) with its bottom 70% frozen and a small head.
+
+Plan: input 224x224x3; MobileNetV2 base, include_top=False; the bottom 70% of the base's layers
+frozen, the top 30% trainable; GlobalAveragePooling2D -> Dropout(0.4) -> Dense(7, softmax);
+categorical_crossentropy with Adam at 1e-4.
+"""
+
+from dataclasses import dataclass
+from typing import Final
+
+import keras
+from keras import layers
+
+from recognizer.emotions import EMOTIONS
+from recognizer.preprocess import INPUT_SIZE
+
+INPUT_SHAPE: Final = (INPUT_SIZE, INPUT_SIZE, 3)
+FREEZE_FRACTION: Final = 0.7
+DROPOUT: Final = 0.4
+LEARNING_RATE: Final = 1e-4
+
+
+@dataclass(frozen=True)
+class PlanModel:
+    """The full model plus the split point between its frozen and trainable parts."""
+
+    model: keras.Model
+    base_layer_count: int
+    frozen_count: int
+
+    @property
+    def boundary_layer(self) -> keras.layers.Layer:
+        """The last frozen layer: its output is what the trainable part starts from."""
+        return self.model.layers[self.frozen_count - 1]
+
+    def frozen_part(self) -> keras.Model:
+        """Sub-model from the image to the last frozen layer's output (deterministic at inference)."""
+        return keras.Model(self.model.input, self.boundary_layer.output, name="frozen_base")
+
+    def trainable_part(self) -> keras.Model:
+        """Sub-model from the frozen part's output to the class probabilities; shares the weights."""
+        return keras.Model(self.boundary_layer.output, self.model.output, name="trainable_top")
+
+
+def frozen_layer_count(base_layer_count: int) -> int:
+    """How many of the base's layers (counted from the input) the plan freezes."""
+    return int(base_layer_count * FREEZE_FRACTION)
+
+
+def build_model(weights: str | None, learning_rate: float = LEARNING_RATE) -> PlanModel:
+    """Build and compile the plan's model.
+
+    ``weights`` is a path to MobileNetV2's ImageNet no-top weights file, ``"imagenet"`` (Keras finds
+    or downloads it), or None for random initialisation (tests only; see ml.weights).
+    """
+    base = keras.applications.MobileNetV2(input_shape=INPUT_SHAPE, include_top=False, weights=weights)
+    count = len(base.layers)
+    frozen = frozen_layer_count(count)
+    for index, layer in enumerate(base.layers):
+        layer.trainable = index >= frozen
+    x = layers.GlobalAveragePooling2D(name="head_pool")(base.output)
+    x = layers.Dropout(DROPOUT, name="head_dropout")(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", name="head_probabilities")(x)
+    model = keras.Model(base.input, outputs, name="emotune_mobilenetv2")
+    compile_model(model, learning_rate)
+    return PlanModel(model=model, base_layer_count=count, frozen_count=frozen)
+
+
+def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> None:
+    """Compile with the plan's loss and optimiser.
+
+    XLA is off on purpose: on this CPU it made a training step about six times slower.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,
+    )
