@@ -1,0 +1,367 @@
+// EmoTune page controller: consent, capture (camera or upload), live status, result, history.
+
+import { api, ApiError } from "./api.js";
+import { Camera, cameraProblem } from "./camera.js";
+import { History } from "./history.js";
+import { renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists } from "./result.js";
+
+const $ = (id) => document.getElementById(id);
+
+const STAGE_WORDS = {
+  queued: "Queued — waiting for the analyser…",
+  running: "Analysing your expression…",
+  analysing: "Analysing your expression…",
+  choosing_music: "Choosing music for you…",
+  done: "Done.",
+};
+const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
+const POLL_START_MS = 300;
+const POLL_MAX_MS = 3000;
+const POLL_GIVE_UP_MS = 120000;
+
+const state = {
+  photo: null,        // { blob, name } kept in memory for a retry; never sent anywhere else
+  photoUrl: null,     // object URL of that photo, shown in the result
+  analysis: null,
+  selectedFace: 0,
+  run: 0,             // bumps on each new analysis so stale polls stop
+  retry: null,
+};
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function chosenStrategy() {
+  const checked = document.querySelector('input[name="strategy"]:checked');
+  return checked ? checked.value : "match";
+}
+
+function setStrategy(value) {
+  const input = document.querySelector(`input[name="strategy"][value="${CSS.escape(value)}"]`);
+  if (input) input.checked = true;
+}
+
+// ---- messages --------------------------------------------------------------------------
+
+function showError(error, retry) {
+  const message = error instanceof ApiError ? error.message : "Something went wrong. Please try again.";
+  $("alert").textContent = message;
+  const button = $("alert-retry");
+  if (error instanceof ApiError && error.code === "consent_required") {
+    $("consent").hidden = false;
+    $("app").hidden = true;
+    state.retry = null;
+    $("alert-actions").hidden = true;
+    return;
+  }
+  state.retry = retry;
+  if (retry) {
+    button.textContent = retry.label;
+    $("alert-actions").hidden = false;
+    button.focus();
+  } else {
+    $("alert-actions").hidden = true;
+  }
+}
+
+function clearError() {
+  $("alert").textContent = "";
+  $("alert-actions").hidden = true;
+  state.retry = null;
+}
+
+const chooseAnotherPhoto = {
+  label: "Choose another photo",
+  run: () => {
+    clearError();
+    showCapture();
+    $("photo-input").focus();
+  },
+};
+
+// ---- capture ---------------------------------------------------------------------------
+
+const camera = new Camera($("camera-preview"));
+
+function cameraButtons(mode) {
+  $("viewfinder").hidden = mode === "idle";
+  $("camera-preview").hidden = mode !== "live";
+  $("camera-still").hidden = mode !== "still";
+  $("camera-start").hidden = mode !== "idle";
+  $("camera-shutter").hidden = mode !== "live";
+  $("camera-cancel").hidden = mode !== "live";
+  $("camera-use").hidden = mode !== "still";
+  $("camera-retake").hidden = mode !== "still";
+}
+
+function cameraMessage(text) {
+  const message = $("camera-message");
+  message.textContent = text || "";
+  message.hidden = !text;
+}
+
+async function startCamera() {
+  cameraMessage("");
+  clearError();
+  try {
+    await camera.start();
+    cameraButtons("live");
+    $("camera-shutter").focus();
+  } catch (error) {
+    camera.stop();
+    cameraButtons("idle");
+    cameraMessage(cameraProblem(error));
+    $("photo-input").focus();
+  }
+}
+
+async function takePhoto() {
+  const blob = await camera.capture();
+  setPhoto(blob, "selfie.jpg");
+  $("camera-still").src = state.photoUrl;
+  cameraButtons("still");
+  $("camera-use").focus();
+}
+
+function setPhoto(blob, name) {
+  if (state.photoUrl) URL.revokeObjectURL(state.photoUrl);
+  state.photo = { blob, name };
+  state.photoUrl = URL.createObjectURL(blob);
+}
+
+function showCapture() {
+  $("capture").hidden = false;
+  $("progress").hidden = true;
+  $("result").hidden = true;
+}
+
+// ---- analysis --------------------------------------------------------------------------
+
+function showStage(stage) {
+  $("status").textContent = STAGE_WORDS[stage] || "Working…";
+  const index = STAGE_ORDER.indexOf(stage === "running" ? "analysing" : stage);
+  for (const [i, item] of [...$("steps").children].entries()) {
+    item.classList.toggle("complete", index > i || stage === "done");
+    item.classList.toggle("current", index === i);
+  }
+}
+
+async function analyse() {
+  const run = ++state.run;
+  clearError();
+  camera.stop();
+  $("capture").hidden = true;
+  $("result").hidden = true;
+  $("progress").hidden = false;
+  $("status").textContent = "Sending your photo…";
+  let created;
+  try {
+    created = await api.createAnalysis(state.photo.blob, state.photo.name, chosenStrategy());
+  } catch (error) {
+    if (run !== state.run) return;
+    $("progress").hidden = true;
+    showCapture();
+    showError(error, error.isUserError ? chooseAnotherPhoto : { label: "Try again", run: analyse });
+    return;
+  }
+  sessionHistory.refresh();
+  try {
+    const analysis = await poll(created.id, run);
+    if (!analysis) return;
+    showResult(analysis, state.photoUrl);
+  } catch (error) {
+    if (run !== state.run) return;
+    $("progress").hidden = true;
+    showCapture();
+    showError(error, { label: "Try again", run: analyse });
+  } finally {
+    if (run === state.run) sessionHistory.refresh();
+  }
+}
+
+// Polls with backoff until done or failed; returns null when a newer analysis took over.
+async function poll(id, run) {
+  const started = performance.now();
+  let delay = POLL_START_MS;
+  for (;;) {
+    const analysis = await api.getAnalysis(id);
+    if (run !== state.run) return null;
+    showStage(analysis.stage || analysis.status);
+    if (analysis.status === "done") return analysis;
+    if (analysis.status === "failed") {
+      const error = analysis.error || {};
+      throw new ApiError(error.code || "failed", error.message || "The analysis failed. Please try again.", 200);
+    }
+    if (performance.now() - started > POLL_GIVE_UP_MS) {
+      throw new ApiError("timeout", "The analysis is taking much longer than usual. Try again in a moment.", 0);
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 1.6, POLL_MAX_MS);
+  }
+}
+
+// ---- result ----------------------------------------------------------------------------
+
+function selectFace(index) {
+  state.selectedFace = index;
+  renderPhoto(state.analysis, state.shownPhotoUrl, index, selectFace);
+  renderFace(state.analysis, index);
+  const box = $("face-boxes").children[index];
+  if (box) box.focus();
+}
+
+function showResult(analysis, photoUrl) {
+  state.analysis = analysis;
+  state.shownPhotoUrl = photoUrl;
+  const faces = analysis.faces || [];
+  const primary = Math.max(0, faces.findIndex((face) => face.primary));
+  state.selectedFace = primary;
+  $("progress").hidden = true;
+  $("capture").hidden = true;
+  renderPhoto(analysis, photoUrl, primary, selectFace);
+  $("no-face").hidden = faces.length > 0;
+  $("emotion-summary").hidden = faces.length === 0;
+  if (faces.length) {
+    renderFace(analysis, primary);
+    renderModelInfo(analysis);
+  } else {
+    renderNoFace(analysis);
+  }
+  const recommendations = analysis.recommendations;
+  const playlists = (recommendations && recommendations.playlists) || [];
+  $("music").hidden = faces.length === 0 && playlists.length === 0;
+  if (recommendations && recommendations.strategy) setStrategy(recommendations.strategy);
+  $("music-status").textContent = "";
+  renderPlaylists(playlists, vote);
+  $("result").hidden = false;
+  $("result").focus();
+}
+
+async function changeStrategy() {
+  if (!state.analysis) return;
+  const strategy = chosenStrategy();
+  const id = state.analysis.id;
+  $("music-status").textContent = "Re-ranking the music…";
+  try {
+    const data = await api.getRecommendations(id, strategy);
+    if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
+    state.analysis.recommendations = data;
+    renderPlaylists(data.playlists || [], vote);
+    const label = document.querySelector(`input[name="strategy"][value="${CSS.escape(strategy)}"]`).parentElement.textContent.trim();
+    $("music-status").textContent = `Playlists re-ranked: ${label}.`;
+  } catch (error) {
+    $("music-status").textContent = "";
+    showError(error, { label: "Try again", run: () => { clearError(); changeStrategy(); } });
+  }
+}
+
+async function vote(playlist, direction, card) {
+  const status = card.querySelector(".vote-status");
+  try {
+    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction);
+    for (const button of card.querySelectorAll(".vote")) {
+      button.setAttribute("aria-pressed", String(button.dataset.vote === direction));
+    }
+    status.textContent = direction === "up"
+      ? "Thanks! We'll suggest more like this."
+      : "Thanks! We'll suggest less like this.";
+  } catch (error) {
+    status.textContent = error instanceof ApiError ? error.message : "Your vote could not be saved. Try again.";
+  }
+}
+
+async function viewPast(id) {
+  clearError();
+  state.run++;
+  try {
+    const analysis = await api.getAnalysis(id);
+    // A past photo is never kept, so the result is shown without it.
+    showResult(analysis, null);
+  } catch (error) {
+    showError(error, null);
+  }
+}
+
+function startOver() {
+  clearError();
+  state.run++;
+  state.analysis = null;
+  $("result").hidden = true;
+  $("photo-input").value = "";
+  cameraButtons("idle");
+  showCapture();
+  $("capture-title").setAttribute("tabindex", "-1");
+  $("capture-title").focus();
+}
+
+const sessionHistory = new History({
+  onView: viewPast,
+  onError: (error) => showError(error, null),
+  onDeleted: (ids) => {
+    if (state.analysis && ids.includes(state.analysis.id)) startOver();
+  },
+});
+
+// ---- wiring ----------------------------------------------------------------------------
+
+function useFile(file) {
+  if (!file) return;
+  setPhoto(file, file.name || "photo");
+  cameraButtons("idle");
+  analyse();
+}
+
+async function agree() {
+  try {
+    await api.giveConsent();
+    $("consent").hidden = true;
+    $("app").hidden = false;
+    clearError();
+    $("capture-title").setAttribute("tabindex", "-1");
+    $("capture-title").focus();
+    sessionHistory.refresh();
+  } catch (error) {
+    $("consent").append(Object.assign(document.createElement("p"), {
+      className: "message", textContent: error.message,
+    }));
+  }
+}
+
+function wireDropZone() {
+  const zone = $("drop-zone");
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    useFile(file);
+  });
+}
+
+function init() {
+  $("consent-agree").addEventListener("click", agree);
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-shutter").addEventListener("click", takePhoto);
+  $("camera-retake").addEventListener("click", startCamera);
+  $("camera-cancel").addEventListener("click", () => { camera.stop(); cameraButtons("idle"); });
+  $("camera-use").addEventListener("click", analyse);
+  $("photo-input").addEventListener("change", (event) => useFile(event.target.files[0]));
+  $("alert-retry").addEventListener("click", () => state.retry && state.retry.run());
+  $("again").addEventListener("click", startOver);
+  for (const input of document.querySelectorAll('input[name="strategy"]')) {
+    input.addEventListener("change", changeStrategy);
+  }
+  wireDropZone();
+  const reason = Camera.unavailableReason();
+  if (reason) {
+    $("camera-start").hidden = true;
+    cameraMessage(reason);
+  }
+  if (!$("app").hidden) sessionHistory.refresh();
+  document.documentElement.dataset.ready = "true";
+}
+
+init();
