@@ -1,0 +1,132 @@
+"""Catalogue tables: playlists, mood profiles, emotion links, feedback votes and Spotify user tokens.
+
+They subclass the shared Flask-free ``Base`` so the recommender can query them with a plain
+SQLAlchemy ``Session`` while the web app and Alembic see the same metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from recommender.base import Base
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the one clock every catalogue timestamp uses."""
+    return datetime.now(timezone.utc)
+
+
+class Playlist(Base):
+    """A Spotify playlist the app may recommend; one row per Spotify id (duplicates merge)."""
+
+    __tablename__ = "playlists"
+    __table_args__ = (
+        CheckConstraint("source IN ('seeded', 'search', 'user')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spotify_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str] = mapped_column(String(500))
+    image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    track_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="seeded")
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Searched entries expire so stale results fall out; seeded ones never expire.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    links: Mapped[list[PlaylistLink]] = relationship(
+        back_populates="playlist", cascade="all, delete-orphan"
+    )
+
+    @property
+    def embed_url(self) -> str:
+        """The URL Spotify's embed player accepts for this playlist without credentials."""
+        return f"https://open.spotify.com/embed/playlist/{self.spotify_id}"
+
+
+class MoodProfile(Base):
+    """What music fits one emotion under one strategy: search terms, wanted and unwanted words."""
+
+    __tablename__ = "mood_profiles"
+    __table_args__ = (UniqueConstraint("emotion", "strategy", name="emotion_strategy"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    emotion: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(120), default="")
+    search_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    wanted_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unwanted_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class PlaylistLink(Base):
+    """A playlist placed under an emotion-strategy pair, with its rank and profile score."""
+
+    __tablename__ = "playlist_links"
+    __table_args__ = (
+        UniqueConstraint("playlist_id", "emotion", "strategy", name="playlist_emotion_strategy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"))
+    emotion: Mapped[str] = mapped_column(String(16), index=True)
+    strategy: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+    playlist: Mapped[Playlist] = relationship(back_populates="links")
+
+
+class Feedback(Base):
+    """One thumbs-up (+1) or thumbs-down (-1) on a playlist for an emotion and strategy."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("vote IN (-1, 1)", name="vote"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    playlist_id: Mapped[int] = mapped_column(
+        ForeignKey("playlists.id", ondelete="CASCADE"), index=True
+    )
+    emotion: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(16))
+    vote: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SpotifyToken(Base):
+    """A logged-in user's Spotify tokens, kept on the server (never in the browser)."""
+
+    __tablename__ = "spotify_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random key held in the user's signed session cookie; it names the row, nothing more.
+    user_key: Mapped[str] = mapped_column(String(64), unique=True)
+    spotify_user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
