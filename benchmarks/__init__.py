@@ -1,0 +1,1 @@
+"""Benchmark and measurement commands (``python -m benchmarks.<name>``); they print figures, they are not tests."""

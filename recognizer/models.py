@@ -1,0 +1,40 @@
+"""Finding the model file to serve: EMOTUNE_MODEL_PATH, else the newest ``mobilenetv2_*`` in ml/models."""
+
+import os
+import re
+from pathlib import Path
+from typing import Final
+
+MODEL_PATH_ENV: Final = "EMOTUNE_MODEL_PATH"
+# Preferred first: LiteRT serves several times faster than the Keras fallback.
+SUFFIXES: Final = (".tflite", ".h5")
+_RUN_NUMBER = re.compile(r"_(\d+)$")
+
+
+def _newness(path: Path) -> tuple[int, float, str]:
+    """Order by the trailing run number of ``mobilenetv2_<dataset>_<n>``, then by modification time.
+
+    The number comes first because a fresh clone gives every file the same modification time.
+    """
+    match = _RUN_NUMBER.search(path.stem)
+    return (int(match.group(1)) if match else -1, path.stat().st_mtime, path.name)
+
+
+def find_default_model(models_dir: Path | str) -> Path | None:
+    """The newest ``mobilenetv2_*.tflite`` in ``models_dir``, else the newest ``.h5``, else None."""
+    directory = Path(models_dir)
+    if not directory.is_dir():
+        return None
+    for suffix in SUFFIXES:
+        candidates = [p for p in directory.glob(f"mobilenetv2_*{suffix}") if p.is_file()]
+        if candidates:
+            return max(candidates, key=_newness)
+    return None
+
+
+def resolve_model_path(models_dir: Path | str, configured: str | None = None) -> Path | None:
+    """The configured model path (argument or EMOTUNE_MODEL_PATH) if given, else find_default_model."""
+    chosen = configured or os.environ.get(MODEL_PATH_ENV)
+    if chosen:
+        return Path(chosen)
+    return find_default_model(models_dir)

@@ -1,0 +1,142 @@
+"""The recognizer: image bytes in, faces with their 7 emotion probabilities out.
+
+Decode (upright, RGB, reduced size) -> detect faces -> square FER2013-style crops -> one batched
+model call for all faces. Each stage is timed. When no usable face is found the result says why and
+what to try; it never guesses an emotion.
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from recognizer.emotions import EMOTIONS
+from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
+from recognizer.images import decode_image
+from recognizer.preprocess import faces_to_input
+from recognizer.runtime import Classifier, file_version, load_classifier
+
+# Decoding beyond this long side buys nothing: detection runs at 320 px and faces are read at
+# 48 px, so a 640 px image keeps every face we accept at or above the model's resolution.
+WORK_SIDE: Final = 640
+# One photo, one person's friends at most; bounds the batch (and the time) of a single call.
+MAX_FACES: Final = 8
+
+NO_FACE_MESSAGE: Final = "We couldn't find a face in this photo, so we can't tell the emotion."
+NO_FACE_TIPS: Final[tuple[str, ...]] = (
+    "Face the camera with your whole face in the frame.",
+    "Use even, bright light; avoid a bright window behind you.",
+    "Take off sunglasses or a mask, and move hair away from your eyes.",
+    "Hold the camera closer so your face fills about a third of the photo.",
+)
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One classified face: box (x, y, w, h) in image pixels and probabilities in EMOTIONS order."""
+
+    box: tuple[int, int, int, int]
+    probabilities: tuple[float, ...]
+    emotion: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class IgnoredFace:
+    """A face the detector found but that was not classified, and why."""
+
+    box: tuple[int, int, int, int]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    """What the recognizer saw in one image; ``faces`` is largest first (the first is primary)."""
+
+    faces: list[FaceResult]
+    image_size: tuple[int, int]
+    timings_ms: dict[str, float]
+    no_face_reason: str | None = None
+    no_face_tips: tuple[str, ...] = ()
+    ignored_faces: list[IgnoredFace] = field(default_factory=list)
+
+    @property
+    def primary(self) -> FaceResult | None:
+        """The largest face, whose emotion drives the music; None when no face was classified."""
+        return self.faces[0] if self.faces else None
+
+
+class Recognizer:
+    """A loaded emotion model plus the face pipeline around it; build once per process."""
+
+    def __init__(self, classifier: Classifier, model_name: str, model_version: str) -> None:
+        self.classifier = classifier
+        self.model_name = model_name
+        self.model_version = model_version
+
+    @classmethod
+    def from_path(cls, path: Path | str, num_threads: int | None = None) -> "Recognizer":
+        """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras)."""
+        path = Path(path)
+        classifier = load_classifier(path, num_threads)
+        return cls(classifier, model_name=path.stem, model_version=file_version(path))
+
+    def analyse(self, data: bytes) -> RecognitionResult:
+        """Find and classify every face in an image; raises ImageRejected for unusable images."""
+        started = time.perf_counter()
+        decoded = decode_image(data, work_side=WORK_SIDE)
+        decoded_at = time.perf_counter()
+
+        width, height = decoded.original_size
+        scale = decoded.scale
+        kept, ignored = [], []
+        for face in detect_faces(decoded.pixels, detect_side=DETECT_SIDE):
+            shown = face.box.scaled(scale).clipped(width, height)
+            box = (shown.x, shown.y, shown.w, shown.h)
+            if face.box.w * scale < MIN_FACE_SIZE:
+                ignored.append(
+                    IgnoredFace(box, f"This face is {round(face.box.w * scale)} pixels wide; at least "
+                                f"{MIN_FACE_SIZE} are needed to read an expression. Move closer or use a larger photo.")
+                )
+            elif len(kept) >= MAX_FACES:
+                ignored.append(IgnoredFace(box, f"Only the {MAX_FACES} largest faces in a photo are analysed."))
+            else:
+                kept.append((box, face.box))
+        detected_at = time.perf_counter()
+
+        faces: list[FaceResult] = []
+        if kept:
+            crops = [crop_square(decoded.pixels, work_box) for _, work_box in kept]
+            probabilities = self.classify(crops)
+            faces = [_face_result(box, probs) for (box, _), probs in zip(kept, probabilities)]
+        finished = time.perf_counter()
+
+        timings = {
+            "decode": (decoded_at - started) * 1000,
+            "detect": (detected_at - decoded_at) * 1000,
+            "classify": (finished - detected_at) * 1000,
+        }
+        if faces:
+            return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored)
+        reason = NO_FACE_MESSAGE
+        if ignored:
+            reason = "We found a face, but it is too small in the photo to read its expression."
+        return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
+
+    def classify(self, crops: list[np.ndarray]) -> np.ndarray:
+        """(N, 7) probabilities for N face crops, all in one model call."""
+        probabilities = np.asarray(self.classifier.predict(faces_to_input(crops)), dtype=np.float64)
+        # float32 softmax sums to 1 only within ~1e-7; the API promises a sum of 1
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def _face_result(box: tuple[int, int, int, int], probabilities: np.ndarray) -> FaceResult:
+    top = int(np.argmax(probabilities))
+    return FaceResult(
+        box=box,
+        probabilities=tuple(float(p) for p in probabilities),
+        emotion=EMOTIONS[top],
+        confidence=float(probabilities[top]),
+    )
