@@ -1,0 +1,202 @@
+"""Unit tests for strategies, scoring, ranking, feedback, seeding and serving recommendations."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recognizer.emotions import EMOTIONS
+from recommender.feedback import UnknownPlaylist, parse_vote, record_vote
+from recommender.models import Feedback, MoodProfile, Playlist, PlaylistLink
+from recommender.ranking import THOMPSON_MIN_VOTES, Votes, bayesian_average, rank_value
+from recommender.scoring import Dropped, Scored, is_spam, score_candidate
+from recommender.seed import PLAYLISTS_FILE, seed_catalogue
+from recommender.service import recommend
+from recommender.spotify_client import PlaylistCandidate
+from recommender.strategies import (
+    STRATEGIES,
+    UnknownEmotion,
+    UnknownStrategy,
+    check_strategy,
+    default_strategy,
+)
+
+
+def candidate(name: str, description: str = "", owner: str = "Someone", tracks: int | None = 40) -> PlaylistCandidate:
+    return PlaylistCandidate("abc123", name, description, owner, "https://open.spotify.com/playlist/abc123", None, tracks)
+
+
+class Profile:
+    wanted_words = ["calm", "acoustic", "piano"]
+    unwanted_words = ["metal", "rage"]
+
+
+# -- strategies ---------------------------------------------------------------------------------
+def test_every_emotion_has_a_default_strategy_and_angry_fear_calm() -> None:
+    assert STRATEGIES == ("match", "lift", "calm")
+    assert {e: default_strategy(e) for e in EMOTIONS}["Angry"] == "calm"
+    assert default_strategy("Fear") == "calm" and default_strategy("Sad") == "lift"
+    assert default_strategy("Happy") == "match"
+    assert all(default_strategy(e) in STRATEGIES for e in EMOTIONS)
+
+
+def test_unknown_strategy_and_emotion_are_refused_with_the_choices() -> None:
+    with pytest.raises(UnknownStrategy, match="match, lift, calm"):
+        check_strategy("loud")
+    with pytest.raises(UnknownEmotion):
+        default_strategy("Bored")
+
+
+# -- scoring ------------------------------------------------------------------------------------
+def test_relevant_playlist_scores_and_name_words_count_more() -> None:
+    in_name = score_candidate(Profile, candidate("Calm Acoustic Evening"))
+    in_description = score_candidate(Profile, candidate("Evening", "calm acoustic songs"))
+    assert isinstance(in_name, Scored) and isinstance(in_description, Scored)
+    assert in_name.score > in_description.score
+    assert 0 < in_name.score <= 1
+
+
+def test_spotify_owner_and_more_tracks_score_higher() -> None:
+    base = score_candidate(Profile, candidate("Calm Piano", tracks=10))
+    bigger = score_candidate(Profile, candidate("Calm Piano", tracks=60))
+    editorial = score_candidate(Profile, candidate("Calm Piano", owner="Spotify", tracks=10))
+    assert bigger.score > base.score and editorial.score > base.score
+
+
+@pytest.mark.parametrize(
+    ("cand", "reason"),
+    [
+        (candidate("Calm Piano", tracks=0), "empty"),
+        (candidate("Calm Piano", tracks=None), "empty"),
+        (candidate("Calm Piano follow for follow promo"), "spam"),
+        (candidate("calm calm calm calm piano"), "spam"),
+        (candidate("Calm Piano", "submit your music"), "spam"),
+        (candidate("Kids Party Bangers"), "off_topic"),
+        (candidate("Calm before the Metal"), "off_topic"),
+    ],
+)
+def test_empty_spammy_and_off_topic_playlists_are_dropped(cand: PlaylistCandidate, reason: str) -> None:
+    result = score_candidate(Profile, cand)
+    assert isinstance(result, Dropped) and result.reason == reason
+
+
+def test_spam_check_matches_words_not_substrings() -> None:
+    assert not is_spam(candidate("Following the Sun"))  # "follow" inside another word is fine
+    assert is_spam(candidate("Sub4Sub chill"))
+
+
+# -- ranking ------------------------------------------------------------------------------------
+def test_bayesian_average_starts_at_the_prior_and_moves_with_votes() -> None:
+    assert bayesian_average(0.6, Votes()) == pytest.approx(0.6)
+    assert bayesian_average(0.6, Votes(up=5)) > 0.6
+    assert bayesian_average(0.6, Votes(down=5)) < 0.6
+
+
+def test_thompson_sampling_takes_over_once_enough_votes() -> None:
+    rng = random.Random(1)
+    few = {rank_value(0.5, Votes(up=3), pair_votes=3, rng=rng) for _ in range(5)}
+    assert len(few) == 1  # deterministic Bayesian average
+    many = [rank_value(0.5, Votes(up=40, down=10), pair_votes=THOMPSON_MIN_VOTES, rng=rng) for _ in range(50)]
+    assert len(set(many)) > 1 and 0.6 < sum(many) / len(many) < 0.9
+
+
+# -- seeding ------------------------------------------------------------------------------------
+def test_seed_file_has_three_real_looking_playlists_per_emotion() -> None:
+    rows = json.loads(PLAYLISTS_FILE.read_text())["playlists"]
+    for emotion in EMOTIONS:
+        ids = {r["spotify_id"] for r in rows if any(link["emotion"] == emotion for link in r["links"])}
+        assert len(ids) >= 3, emotion
+    for row in rows:
+        assert row["spotify_id"].startswith("37i9dQZF1D") and len(row["spotify_id"]) == 22
+        assert row["url"] == f"https://open.spotify.com/playlist/{row['spotify_id']}"
+        assert row["name"] and row["owner"] == "Spotify"
+
+
+def test_seeding_is_idempotent_and_covers_every_pair(session: Session) -> None:
+    first = seed_catalogue(session)
+    second = seed_catalogue(session)
+    assert first.playlists >= 7 * 3 // 2 and first.profiles == 21
+    assert (second.playlists, second.links, second.profiles) == (0, 0, 0)
+    pairs = set(session.execute(select(PlaylistLink.emotion, PlaylistLink.strategy)).all())
+    assert pairs == {(e, s) for e in EMOTIONS for s in STRATEGIES}
+    assert session.scalar(select(func.count()).select_from(MoodProfile)) == 21
+
+
+def test_reseeding_keeps_an_edited_profile(seeded: Session) -> None:
+    profile = seeded.scalar(select(MoodProfile).where(MoodProfile.emotion == "Sad", MoodProfile.strategy == "lift"))
+    profile.search_terms = ["my own term"]
+    seeded.commit()
+    seed_catalogue(seeded)
+    seeded.refresh(profile)
+    assert profile.search_terms == ["my own term"]
+
+
+# -- serving ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_every_emotion_gets_playlists_with_reasons_from_the_seeded_catalogue(seeded: Session, emotion: str) -> None:
+    for strategy in STRATEGIES:
+        recs = recommend(seeded, emotion, strategy, limit=3)
+        assert len(recs) == 3
+        assert len({r.spotify_id for r in recs}) == 3
+        for rec in recs:
+            assert f"chose {strategy}" in rec.reason and "\n" not in rec.reason
+            assert rec.embed_url == f"https://open.spotify.com/embed/playlist/{rec.spotify_id}"
+
+
+def test_reason_names_profile_emotion_and_strategy(seeded: Session) -> None:
+    rec = recommend(seeded, "Angry", "calm", limit=1)[0]
+    assert rec.reason == "Calm acoustic playlist because you look angry and chose calm"
+
+
+def test_default_strategy_is_used_when_none_given(seeded: Session) -> None:
+    assert "chose calm" in recommend(seeded, "Fear", None, limit=1)[0].reason
+
+
+def test_inactive_and_expired_playlists_are_not_served(seeded: Session) -> None:
+    top = recommend(seeded, "Happy", "match", limit=1)[0]
+    playlist = seeded.scalar(select(Playlist).where(Playlist.spotify_id == top.spotify_id))
+    playlist.active = False
+    seeded.commit()
+    assert top.spotify_id not in {r.spotify_id for r in recommend(seeded, "Happy", "match", limit=10)}
+
+
+def test_pair_without_links_falls_back_to_the_emotions_other_playlists(seeded: Session) -> None:
+    seeded.query(PlaylistLink).filter_by(emotion="Sad", strategy="calm").delete()
+    seeded.commit()
+    recs = recommend(seeded, "Sad", "calm", limit=2)
+    assert len(recs) == 2 and "chose calm" in recs[0].reason
+
+
+# -- feedback -----------------------------------------------------------------------------------
+def test_a_playlist_moves_up_after_votes(seeded: Session) -> None:
+    before = [r.spotify_id for r in recommend(seeded, "Sad", "match", limit=10)]
+    last = before[-1]
+    for _ in range(4):
+        record_vote(seeded, last, "Sad", "match", "up")
+    record_vote(seeded, before[0], "Sad", "match", -1)
+    after = [r.spotify_id for r in recommend(seeded, "Sad", "match", limit=10)]
+    assert after[0] == last
+    assert after.index(before[0]) > 0
+    assert "liked 4 times" in recommend(seeded, "Sad", "match", limit=1)[0].reason
+
+
+def test_votes_count_only_for_their_emotion_and_strategy(seeded: Session) -> None:
+    before = [r.spotify_id for r in recommend(seeded, "Sad", "lift", limit=10)]
+    last = [r.spotify_id for r in recommend(seeded, "Sad", "match", limit=10)][-1]
+    for _ in range(5):
+        record_vote(seeded, last, "Sad", "match", 1)
+    assert [r.spotify_id for r in recommend(seeded, "Sad", "lift", limit=10)] == before
+
+
+def test_vote_validation(seeded: Session) -> None:
+    with pytest.raises(ValueError, match="'up' or 'down'"):
+        parse_vote("meh")
+    with pytest.raises(UnknownPlaylist):
+        record_vote(seeded, "0000000000000000000000", "Sad", "match", 1)
+    with pytest.raises(UnknownStrategy):
+        record_vote(seeded, "37i9dQZF1DX7qK8ma5wgG1", "Sad", "loud", 1)
+    assert seeded.scalar(select(func.count()).select_from(Feedback)) == 0
