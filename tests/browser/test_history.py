@@ -1,0 +1,40 @@
+"""Issue 6, test 7: this session's history lists results only, and deletes one or all."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.browser import photos
+from tests.browser.flows import open_app, upload, wait_for_result
+
+
+def _history_ids(page: Page) -> list[str]:
+    response = page.request.get("/api/history")
+    assert response.ok
+    return [entry["id"] for entry in response.json()["analyses"]]
+
+
+def test_history_delete_one_then_all(page: Page, check_a11y) -> None:
+    open_app(page)
+    expect(page.get_by_text("No analyses yet.")).to_be_visible()
+    for photo in (photos.face_photo(), photos.landscape_photo()):
+        upload(page, photos.jpeg_bytes(photo))
+        wait_for_result(page)
+        page.get_by_role("button", name="Analyse another photo").click()
+    items = page.locator("#history-list li")
+    expect(items).to_have_count(2)
+    assert len(_history_ids(page)) == 2
+    # Results only: no image of any kind in the history.
+    expect(page.locator("#history img")).to_have_count(0)
+    check_a11y(page, "history with entries")
+
+    first_id = items.first.get_attribute("data-analysis-id")
+    items.first.get_by_role("button", name="Delete").click()
+    expect(items).to_have_count(1)
+    assert first_id not in _history_ids(page)
+    assert page.request.get(f"/api/analyses/{first_id}").status == 404
+
+    page.get_by_role("button", name="Delete all history").click()
+    expect(items).to_have_count(0)
+    expect(page.get_by_text("No analyses yet.")).to_be_visible()
+    assert _history_ids(page) == []

@@ -1,0 +1,76 @@
+"""Issue 6, tests 5 and 6: the strategy switch re-ranks without a new photo; a thumbs-up is stored."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from recommender.models import Feedback, Playlist
+from tests.browser import photos
+from tests.browser.flows import open_app, upload, wait_for_result
+from tests.browser.stack import Stack
+
+
+def _card_names(page: Page) -> list[str]:
+    return page.locator("#playlists li.card .card-name").all_inner_texts()
+
+
+def _analysis_id(page: Page) -> str:
+    return page.evaluate("() => document.querySelector('#history-list li')?.dataset.analysisId")
+
+
+def test_strategy_switch_reranks_without_a_new_upload(page: Page, check_a11y) -> None:
+    open_app(page)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    assert len([url for url in posts if url.endswith("/api/analyses")]) == 1
+    expect(page.get_by_role("radio", name="Match my mood")).to_be_checked()
+    match_names = _card_names(page)
+    analysis_id = _analysis_id(page)
+
+    for label, strategy in (("Lift my mood", "lift"), ("Calm me down", "calm")):
+        with page.expect_response(lambda r: "/recommendations?strategy=" + strategy in r.url) as info:
+            page.get_by_role("radio", name=label).check()
+        assert info.value.ok
+        expected = [p["name"] for p in info.value.json()["playlists"]]
+        expect(page.locator("#music-status")).to_contain_text("re-ranked")
+        expect(page.locator("#playlists li.card .card-name")).to_have_text(expected)
+        assert info.value.url.split("/api/analyses/")[1].startswith(analysis_id)
+
+    # The catalogue differs per strategy, so at least one switch changed what is shown.
+    assert _card_names(page) != match_names
+    assert len([url for url in posts if url.endswith("/api/analyses")]) == 1, "switching must not re-upload"
+    check_a11y(page, "re-ranked result")
+
+
+def test_thumbs_up_is_stored(page: Page, stack: Stack) -> None:
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    card = page.locator("#playlists li.card").first
+    name = card.locator(".card-name").inner_text()
+    spotify_id = card.get_attribute("data-playlist-id")
+    up = card.get_by_role("button", name=f"I like {name}")
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as info:
+        up.click()
+    assert info.value.status == 201
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(card.get_by_role("status")).to_contain_text("Thanks")
+
+    engine = sa.create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(Feedback.vote, Feedback.emotion, Feedback.strategy)
+                .join(Playlist, Playlist.id == Feedback.playlist_id)
+                .where(Playlist.spotify_id == spotify_id)
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1, rows
+    vote, emotion, strategy = rows[0]
+    assert vote == 1
+    assert strategy == "match"
+    assert emotion == page.locator("#verdict strong").inner_text()

@@ -1,0 +1,72 @@
+"""Issue 6, test 1: the upload path gives the result with the face box, the bars and playlists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser import photos
+from tests.browser.flows import assert_face_result, open_app, upload, wait_for_result
+from tests.browser.stack import REPO_ROOT
+
+SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "result.png"
+
+# Records every text the live status region shows, so the test sees what a screen reader hears.
+WATCH_STATUS = """() => {
+  window.__statusSeen = [];
+  const region = document.getElementById('status');
+  new MutationObserver(() => window.__statusSeen.push(region.textContent))
+    .observe(region, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_upload_real_face_shows_box_bars_and_playlists(page: Page, check_a11y) -> None:
+    open_app(page, agree=False)
+    expect(page.get_by_role("heading", name="Before you take a selfie")).to_be_visible()
+    expect(page.get_by_label("Upload a photo")).to_be_hidden()  # capture starts only after consent
+    check_a11y(page, "consent notice")
+    page.get_by_role("button", name="I agree, let's start").click()
+    check_a11y(page, "capture")
+
+    page.evaluate(WATCH_STATUS)
+    stages: list[str] = []
+
+    def record(response) -> None:
+        if response.request.method == "GET" and "/api/analyses/" in response.url and response.ok:
+            stages.append(response.json()["stage"])
+
+    page.on("response", record)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    assert_face_result(page)
+
+    # The status region showed the API's own stages while the analysis ran.
+    seen = page.evaluate("window.__statusSeen")
+    words = {"queued": "Queued", "analysing": "Analysing", "running": "Analysing", "choosing_music": "Choosing music"}
+    waiting = [stage for stage in stages if stage in words]
+    assert waiting, f"the API was never seen before 'done' (stages: {stages})"
+    for stage in waiting:
+        assert any(words[stage] in text for text in seen), (stage, seen)
+
+    # The face box sits on the pasted face (scaled from the API's image size to the shown photo).
+    img = page.locator("#result-photo").bounding_box()
+    box = page.locator("#face-boxes .face-box").first.bounding_box()
+    fx, fy, fw, fh = photos.face_box_in_photo()
+    scale = img["width"] / photos.PHOTO_SIZE[0]
+    centre_x = (box["x"] - img["x"] + box["width"] / 2) / scale
+    centre_y = (box["y"] - img["y"] + box["height"] / 2) / scale
+    assert fx < centre_x < fx + fw and fy < centre_y < fy + fh, (box, img)
+    check_a11y(page, "result with a face")
+
+
+def test_result_page_screenshot_for_readme(page: Page) -> None:
+    """Saves docs/screenshots/result.png, the result page the README shows."""
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    assert_face_result(page)
+    page.wait_for_timeout(600)  # let the bar widths finish their transition
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#result").screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
