@@ -136,8 +136,10 @@ function showCapture() {
 
 // ---- analysis --------------------------------------------------------------------------
 
-function showStage(stage) {
-  $("status").textContent = STAGE_WORDS[stage] || "Working…";
+function showStage(stage, notice) {
+  // A notice (for example "still waiting for a worker") explains a wait that runs long.
+  const words = STAGE_WORDS[stage] || "Working…";
+  $("status").textContent = notice && notice.message ? `${words} ${notice.message}` : words;
   const index = STAGE_ORDER.indexOf(stage === "running" ? "analysing" : stage);
   for (const [i, item] of [...$("steps").children].entries()) {
     item.classList.toggle("complete", index > i || stage === "done");
@@ -185,7 +187,7 @@ async function poll(id, run) {
   for (;;) {
     const analysis = await api.getAnalysis(id);
     if (run !== state.run) return null;
-    showStage(analysis.stage || analysis.status);
+    showStage(analysis.stage || analysis.status, analysis.status === "done" ? null : analysis.notice);
     if (analysis.status === "done") return analysis;
     if (analysis.status === "failed") {
       const error = analysis.error || {};

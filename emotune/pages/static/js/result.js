@@ -134,8 +134,16 @@ export function renderPlaylists(playlists, onVote) {
     const card = template.content.firstElementChild.cloneNode(true);
     card.dataset.playlistId = playlist.spotify_id;
     const image = card.querySelector(".card-image");
-    if (playlist.image_url) image.src = playlist.image_url;
-    else image.hidden = true;
+    if (playlist.image_url) {
+      image.src = playlist.image_url;
+    } else {
+      // No cover known yet (the catalogue has not been refreshed from Spotify): a drawn stand-in.
+      const cover = document.createElement("span");
+      cover.className = "card-image card-cover";
+      cover.setAttribute("aria-hidden", "true");
+      cover.textContent = "♪";
+      image.replaceWith(cover);
+    }
     card.querySelector(".card-name").textContent = playlist.name;
     const owner = card.querySelector(".card-owner");
     const bits = [];
