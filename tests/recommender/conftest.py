@@ -52,3 +52,40 @@ def stub() -> Iterator[SpotifyStub]:
 def settings(stub: SpotifyStub) -> SpotifySettings:
     """Client settings pointing at the stand-in, with a short timeout for the slow case."""
     return SpotifySettings.from_config({**stub.config(), "SPOTIFY_TIMEOUT_S": 1})
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Build the real Flask app on a temporary SQLite database with the catalogue tables."""
+    from emotune import create_app
+    from emotune.extensions import db
+
+    def build(**overrides):  # type: ignore[no-untyped-def]
+        config = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}",
+            "EMOTUNE_QUEUE": f"recommender-test-{tmp_path.name}",
+            "SPOTIFY_CLIENT_ID": None,
+            "SPOTIFY_CLIENT_SECRET": None,
+            **overrides,
+        }
+        app = create_app(config)
+        with app.app_context():
+            db.create_all()
+        return app
+
+    return build
+
+
+@pytest.fixture
+def stub_app(make_app, stub: SpotifyStub):  # type: ignore[no-untyped-def]
+    """The app pointed at the Spotify stand-in, catalogue seeded."""
+    from emotune.extensions import db
+
+    app = make_app(**stub.config(redirect_uri="http://127.0.0.1:5000/spotify/callback"))
+    with app.app_context():
+        seed_catalogue(db.session)
+    return app
