@@ -25,6 +25,9 @@ WORK_SIDE: Final = 640
 MAX_FACES: Final = 8
 
 NO_FACE_MESSAGE: Final = "We couldn't find a face in this photo, so we can't tell the emotion."
+TOO_SMALL_REASON: Final = (
+    "This face is too small in the photo to read its expression. Move closer or use a larger photo."
+)
 NO_FACE_TIPS: Final[tuple[str, ...]] = (
     "Face the camera with your whole face in the frame.",
     "Use even, bright light; avoid a bright window behind you.",
@@ -95,11 +98,9 @@ class Recognizer:
         for face in detect_faces(decoded.pixels, detect_side=DETECT_SIDE):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
-            if face.box.w * scale < MIN_FACE_SIZE:
-                ignored.append(
-                    IgnoredFace(box, f"This face is {round(face.box.w * scale)} pixels wide; at least "
-                                f"{MIN_FACE_SIZE} are needed to read an expression. Move closer or use a larger photo.")
-                )
+            # Judged where the crop is cut (the decoded pixels): that is the detail the model gets.
+            if face.box.w < MIN_FACE_SIZE:
+                ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
             elif len(kept) >= MAX_FACES:
                 ignored.append(IgnoredFace(box, f"Only the {MAX_FACES} largest faces in a photo are analysed."))
             else:
@@ -122,7 +123,7 @@ class Recognizer:
             return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored)
         reason = NO_FACE_MESSAGE
         if ignored:
-            reason = "We found a face, but it is too small in the photo to read its expression."
+            reason = "We found a face, but it is too small in the photo to read its expression, so we can't tell the emotion."
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 
     def classify(self, crops: list[np.ndarray]) -> np.ndarray:
