@@ -262,6 +262,7 @@ class SpotifyStub:
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
                body: bytes) -> tuple[int, Any, dict[str, str]]:
+        path = path.rstrip("/") or "/"  # Spotify ignores a trailing slash (spotipy sends "me/")
         if path == "/authorize" and method == "GET":
             return self._authorize(query)
         if path == "/api/token" and method == "POST":
