@@ -1,0 +1,179 @@
+"""Routes for analyses: upload a selfie, poll the result, re-rank playlists, vote, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, current_app, jsonify, request, url_for
+
+from emotune.api import bp
+from emotune.api.browser_session import history_key
+from emotune.api.errors import ApiError
+from emotune.api.lifecycle import QueueUnavailable, enqueue, fail_if_stuck, waiting_notice
+from emotune.api.serialise import analysis_json
+from emotune.extensions import db, limiter
+from emotune.models import Analysis
+from recognizer.errors import ImageRejected
+from recognizer.images import normalise_upload
+from recommender.feedback import UnknownPlaylist, record_vote
+from recommender.service import recommend
+from recommender.strategies import STRATEGIES, default_strategy
+
+# HTTP status per ImageRejected code: what kind of mistake each one is.
+REJECTION_STATUS: dict[str, int] = {
+    "empty_file": 400,
+    "not_an_image": 400,
+    "unsupported_format": 415,
+    "truncated_image": 400,
+    "image_too_large": 413,
+    "image_too_small": 422,
+}
+PLAYLIST_LIMIT = 4
+
+
+def _rate_limit() -> str:
+    return current_app.config["EMOTUNE_ANALYSES_RATE_LIMIT"]
+
+
+def check_strategy(value: str | None) -> str | None:
+    """None/empty means "the emotion's default"; anything else must be a known strategy."""
+    if value is None or value == "":
+        return None
+    if value not in STRATEGIES:
+        raise ApiError(
+            400,
+            "unknown_strategy",
+            f"Unknown strategy {value!r}: choose one of {', '.join(STRATEGIES)}, or leave it out.",
+        )
+    return value
+
+
+def load_analysis(analysis_id: str) -> Analysis:
+    """The analysis with this id, or a 404 ApiError for malformed and unknown ids alike."""
+    try:
+        key = uuid.UUID(analysis_id)
+    except ValueError:
+        key = None
+    analysis = db.session.get(Analysis, key) if key else None
+    if analysis is None:
+        raise ApiError(
+            404,
+            "analysis_not_found",
+            "No analysis has this id: it may have been deleted. Take or upload a new photo.",
+        )
+    return analysis
+
+
+@bp.post("/analyses")
+@limiter.limit(_rate_limit)
+def create_analysis() -> tuple[Response, int, dict[str, str]]:
+    """Validate and normalise the upload in memory, store a queued analysis, enqueue the task."""
+    upload = request.files.get("image")
+    if upload is None:
+        raise ApiError(
+            400,
+            "no_file",
+            "No photo received: send it as multipart/form-data in the field named 'image'.",
+        )
+    strategy = check_strategy(request.form.get("strategy"))
+    try:
+        jpeg = normalise_upload(upload.read())
+    except ImageRejected as exc:
+        raise ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message) from None
+    analysis = Analysis(status="queued", stage="queued", strategy=strategy, session_key=history_key(create=True))
+    db.session.add(analysis)
+    db.session.commit()
+    try:
+        enqueue(analysis, jpeg)
+    except QueueUnavailable:
+        raise ApiError(
+            503,
+            "queue_unavailable",
+            "The analysis queue is not reachable right now, so the photo was not analysed. "
+            "Try again in a minute.",
+        ) from None
+    location = url_for("api.get_analysis", analysis_id=analysis.id)
+    body = jsonify(id=str(analysis.id), status="queued", url=location)
+    return body, 202, {"Location": location}
+
+
+@bp.get("/analyses/<analysis_id>")
+def get_analysis(analysis_id: str) -> Response:
+    """The analysis' status and, when done, faces, emotion, model, timings and playlists."""
+    analysis = load_analysis(analysis_id)
+    fail_if_stuck(analysis)
+    body = analysis_json(analysis)
+    if body["notice"] is None:
+        body["notice"] = waiting_notice(analysis)
+    return jsonify(body)
+
+
+def _finished_emotion(analysis: Analysis) -> str:
+    if analysis.status != "done":
+        raise ApiError(
+            409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
+        )
+    if not analysis.primary_emotion:
+        raise ApiError(
+            409,
+            "no_emotion",
+            "No face was found in this photo, so there is no emotion to choose music for. "
+            "Take a new photo facing the camera.",
+        )
+    return analysis.primary_emotion
+
+
+@bp.get("/analyses/<analysis_id>/recommendations")
+def get_recommendations(analysis_id: str) -> Response:
+    """Playlists for the analysis' emotion under another strategy, without a new photo."""
+    analysis = load_analysis(analysis_id)
+    emotion = _finished_emotion(analysis)
+    strategy = check_strategy(request.args.get("strategy")) or (analysis.recommendations or {}).get(
+        "strategy"
+    ) or analysis.strategy
+    recs = recommend(db.session, emotion=emotion, strategy=strategy, limit=PLAYLIST_LIMIT)
+    used = strategy or default_strategy(emotion)
+    return jsonify(strategy=used, playlists=[rec.to_dict() for rec in recs])
+
+
+@bp.post("/analyses/<analysis_id>/feedback")
+def post_feedback(analysis_id: str) -> tuple[Response, int]:
+    """Store a thumbs up/down on a playlist for the analysis' emotion and strategy."""
+    analysis = load_analysis(analysis_id)
+    emotion = _finished_emotion(analysis)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
+        raise ApiError(
+            400,
+            "invalid_feedback",
+            'Send JSON like {"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").',
+        )
+    strategy = check_strategy(body.get("strategy")) or (analysis.recommendations or {}).get(
+        "strategy"
+    )
+    if strategy is None:
+        raise ApiError(409, "no_strategy", "This analysis has no playlists to vote on.")
+    try:
+        record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"))
+    except UnknownPlaylist as exc:
+        raise ApiError(404, "unknown_playlist", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(400, "invalid_vote", str(exc)) from None
+    return jsonify(playlist_id=body["playlist_id"], vote=body.get("vote"), emotion=emotion, strategy=strategy), 201
+
+
+@bp.delete("/analyses/<analysis_id>")
+def delete_analysis(analysis_id: str) -> tuple[str, int]:
+    """Remove one analysis of this browser's history from the database."""
+    analysis = load_analysis(analysis_id)
+    key = history_key()
+    if key is None or analysis.session_key != key:
+        # Same answer as an unknown id: ids of other browsers are not confirmed.
+        raise ApiError(
+            404,
+            "analysis_not_found",
+            "No analysis with this id in this browser's history: it may already be deleted.",
+        )
+    db.session.delete(analysis)
+    db.session.commit()
+    return "", 204

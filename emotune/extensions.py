@@ -1,0 +1,42 @@
+"""Every Flask extension, created once here and bound to the app with ``init_app``.
+
+Celery is bound the way Flask's own ``examples/celery`` does it: ``celery_init_app`` builds a
+Celery app whose tasks run inside the Flask app context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from recommender.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+# Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, memory otherwise).
+limiter = Limiter(key_func=get_remote_address)
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app for ``app``; every task runs inside ``app.app_context()``."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    # Worker signal handlers (no app context of their own) find the Flask app here.
+    celery_app.flask_app = app  # type: ignore[attr-defined]
+    app.extensions["celery"] = celery_app
+    return celery_app

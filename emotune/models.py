@@ -1,0 +1,124 @@
+"""The web app's own tables: analyses of a selfie and the faces found in each.
+
+The catalogue tables live in ``recommender.models`` on the same declarative base; importing that
+module here makes sure Alembic sees every table whenever the app's models are loaded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+import recommender.models  # noqa: F401  (registers the catalogue tables on the shared metadata)
+from emotune.extensions import db
+from recognizer.emotions import EMOTIONS
+
+STATUSES = ("queued", "running", "done", "failed")
+STAGES = ("queued", "analysing", "choosing_music", "done", "failed")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; every timestamp of these tables uses it."""
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Analysis(db.Model):
+    """One selfie's trip through the queue, the recognizer and the recommender (never the image)."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint(
+            "stage IN ('queued', 'analysing', 'choosing_music', 'done', 'failed')", name="stage"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    stage: Mapped[str] = mapped_column(String(16), default="queued")
+    # The strategy the user asked for; None means "the emotion's default".
+    strategy: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    session_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notice_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    notice_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    timings_ms: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
+    image_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    image_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    primary_emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Snapshot of the playlists chosen when the analysis ran: {"strategy": .., "playlists": [..]}.
+    recommendations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    faces: Mapped[list[Face]] = relationship(
+        back_populates="analysis",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Face.position",
+    )
+
+    def fail(self, code: str, message: str) -> None:
+        """Mark the analysis failed with a code and a message the page can show."""
+        self.status = "failed"
+        self.stage = "failed"
+        self.error_code = code
+        self.error_message = message
+        self.finished_at = utcnow()
+
+
+class Face(db.Model):
+    """A face found in an analysed image: where it is and how likely each emotion is."""
+
+    __tablename__ = "faces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
+    )
+    # 0 is the largest face, the recognizer's order.
+    position: Mapped[int] = mapped_column(Integer)
+    box_x: Mapped[int] = mapped_column(Integer)
+    box_y: Mapped[int] = mapped_column(Integer)
+    box_width: Mapped[int] = mapped_column(Integer)
+    box_height: Mapped[int] = mapped_column(Integer)
+    p_angry: Mapped[float] = mapped_column(Float)
+    p_disgust: Mapped[float] = mapped_column(Float)
+    p_fear: Mapped[float] = mapped_column(Float)
+    p_happy: Mapped[float] = mapped_column(Float)
+    p_neutral: Mapped[float] = mapped_column(Float)
+    p_sad: Mapped[float] = mapped_column(Float)
+    p_surprise: Mapped[float] = mapped_column(Float)
+    emotion: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    analysis: Mapped[Analysis] = relationship(back_populates="faces")
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        """The seven probabilities keyed by emotion, in the fixed order."""
+        return {emotion: getattr(self, f"p_{emotion.lower()}") for emotion in EMOTIONS}
+
+    def set_probabilities(self, values: tuple[float, ...] | list[float]) -> None:
+        """Store seven probabilities given in ``EMOTIONS`` order."""
+        if len(values) != len(EMOTIONS):
+            raise ValueError(f"expected {len(EMOTIONS)} probabilities, got {len(values)}")
+        for emotion, value in zip(EMOTIONS, values):
+            setattr(self, f"p_{emotion.lower()}", float(value))
