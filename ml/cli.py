@@ -1,0 +1,110 @@
+"""Click commands for training and evaluating (exposed as ``flask train-model`` / ``flask evaluate-model``).
+
+The heavy imports (TensorFlow) happen inside the commands, so loading the CLI stays cheap.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+
+
+@click.command("train-model")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder: train/ and test/ with a folder per class, RAF-DB's EmoLabel layout, or fer2013.csv.")
+@click.option("--dataset-name", default=None, help="Name used in the model file name (default: guessed from the folder).")
+@click.option("--epochs", default=40, show_default=True, type=click.IntRange(1), help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1), help="Batch size.")
+@click.option("--learning-rate", default=1e-4, show_default=True, type=float, help="Adam's learning rate.")
+@click.option("--val-fraction", default=0.1, show_default=True, type=click.FloatRange(0.01, 0.5),
+              help="Share of train held out (stratified, seeded) for early stopping and the LR schedule.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed for the split, augmentation and initialisation.")
+@click.option("--base-weights", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="MobileNetV2 ImageNet no-top weights file (else $EMOTUNE_BASE_WEIGHTS, Keras's cache, or download).")
+@click.option("--no-pretrained", is_flag=True, help="Start the base from random weights (tests only; never the default).")
+@click.option("--output-dir", default=Path("ml/models"), show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the model, its metadata, the .tflite export and the report go.")
+@click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8),
+              help="Augmented views cached per training image (1: original only, 2: + mirror, more: + random affine).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="CPU threads for LiteRT.")
+@click.option("--time-budget", "time_budget", default=None, type=click.FloatRange(1),
+              help="Minutes of training after which no new epoch starts (best weights are kept).")
+@click.option("--limit-per-class", default=None, type=click.IntRange(1), help="Use at most N images per class (quick runs).")
+def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
+                val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
+                views: int, threads: int, time_budget: float | None, limit_per_class: int | None) -> None:
+    """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
+    from ml.datasets import DatasetError
+    from ml.train import TrainConfig, train
+    from ml.weights import WeightsUnavailable
+
+    config = TrainConfig(data_dir=data_dir, dataset_name=dataset_name, epochs=epochs, batch_size=batch_size,
+                         learning_rate=learning_rate, val_fraction=val_fraction, seed=seed,
+                         base_weights=str(base_weights) if base_weights else None, pretrained=not no_pretrained,
+                         output_dir=output_dir, views=views, threads=threads, time_budget_minutes=time_budget,
+                         limit_per_class=limit_per_class)
+    try:
+        train(config)
+    except (DatasetError, WeightsUnavailable) as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.command("evaluate-model")
+@click.option("--model", "model_path", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A .h5 or .tflite model (default: the newest in ml/models).")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder.")
+@click.option("--split", default="test", show_default=True, help="Split to evaluate (train, test; private for fer2013.csv).")
+@click.option("--report-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the report goes (default: beside the model).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="CPU threads for LiteRT.")
+def evaluate_model(model_path: Path | None, data_dir: Path, split: str, report_dir: Path | None, threads: int) -> None:
+    """Evaluate a saved model on a dataset split and write the same report as training does."""
+    from ml.datasets import DatasetError
+    from ml.evaluate import evaluate
+
+    if model_path is None:
+        candidates = sorted(Path("ml/models").glob("mobilenetv2_*.tflite"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise click.ClickException("No model in ml/models: pass --model PATH or train one with `flask train-model`.")
+        model_path = candidates[-1]
+    try:
+        evaluate(model_path, data_dir, split, report_dir or model_path.parent, threads)
+    except DatasetError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.command("benchmark-training")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder.")
+@click.option("--images", default=256, show_default=True, type=click.IntRange(64), help="Training images timed per path.")
+@click.option("--base-weights", default=None, type=click.Path(dir_okay=False, path_type=Path), help="ImageNet weights file.")
+@click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8), help="Views cached per image in a real run.")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1), help="Epochs assumed for the whole-run estimate.")
+def benchmark_training(data_dir: Path, images: int, base_weights: Path | None, views: int, epochs: int) -> None:
+    """Print seconds per epoch for plain model.fit and for training on cached frozen-part features."""
+    import numpy as np
+
+    from ml import benchmark
+    from ml.datasets import load_split
+    from ml.weights import resolve_base_weights
+
+    data = load_split(data_dir, "train")
+    chosen = np.random.default_rng(0).permutation(len(data))[:images]
+    weights = resolve_base_weights(str(base_weights) if base_weights else None)
+    result = benchmark.run(data.images[chosen], data.labels[chosen], weights)
+    benchmark.print_result(result, views, epochs)
+
+
+@click.group()
+def main() -> None:
+    """EmoTune model commands (the same as ``flask train-model`` / ``flask evaluate-model``)."""
+
+
+main.add_command(train_model)
+main.add_command(evaluate_model)
+main.add_command(benchmark_training)
+
+if __name__ == "__main__":
+    sys.exit(main())

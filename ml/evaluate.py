@@ -1,0 +1,55 @@
+"""Evaluate a saved model (.h5 through Keras, .tflite through LiteRT) on a dataset split, as served."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ml.augment import mirror
+from ml.datasets import load_split
+from ml.features import LiteRTBatchRunner, run_on_faces
+from ml.report import compute_metrics, print_metrics, write_report
+
+
+def model_runner(model_path: Path, threads: int = 2) -> Callable[[np.ndarray], np.ndarray]:
+    """A batch -> probabilities function for a .tflite or .h5 model file."""
+    if model_path.suffix == ".tflite":
+        return LiteRTBatchRunner(model_path, threads)
+    import keras  # only the .h5 path needs TensorFlow
+
+    model = keras.models.load_model(model_path, compile=False)
+    return lambda batch: np.asarray(model(batch, training=False))
+
+
+def predict_dataset(model_path: Path | str, images: np.ndarray, flip: bool, threads: int = 2,
+                    label: str | None = None) -> np.ndarray:
+    """Class probabilities for (N, 48, 48) faces; with ``flip``, averaged with their mirror images."""
+    run = model_runner(Path(model_path), threads)
+    probabilities = run_on_faces(run, images, label=label)
+    if flip:
+        probabilities = (probabilities + run_on_faces(run, mirror(images), label=label)) / 2
+    return probabilities
+
+
+def uses_flip(model_path: Path) -> bool:
+    """Whether the model's metadata says it is served with mirror averaging (default: yes)."""
+    meta_path = model_path.with_suffix(".json")
+    if meta_path.is_file():
+        return bool(json.loads(meta_path.read_text()).get("serving", {}).get("test_time_flip", True))
+    return True
+
+
+def evaluate(model_path: Path, data_dir: Path, split: str, report_dir: Path, threads: int = 2) -> dict[str, Any]:
+    """Evaluate ``model_path`` on ``split`` of ``data_dir``; print and write the report files."""
+    data = load_split(data_dir, split)
+    flip = uses_flip(model_path)
+    probabilities = predict_dataset(model_path, data.images, flip=flip, threads=threads, label=f"evaluating {split}")
+    metrics = compute_metrics(data.labels, probabilities)
+    how = "original + mirror averaged" if flip else "single pass"
+    title = f"{model_path.stem} on {data.name} {split} ({how})"
+    print_metrics(metrics, title)
+    stem = f"{model_path.stem}_{data.name}_{split}"
+    metrics["report_files"] = write_report(metrics, report_dir, stem, title)
+    return metrics

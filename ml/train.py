@@ -1,0 +1,213 @@
+"""Training of the plan's model, with the frozen part's outputs cached so each epoch runs only the top.
+
+The frozen 70% of MobileNetV2 (BatchNorm in inference mode) is a fixed function of the image, so it
+runs once per image and augmented view (see ml.augment and ml.features); each epoch then trains the
+trainable 30% plus the head on those cached features, drawing one view per image. The weights trained
+are the full model's own layers, so the saved ``.h5`` is the plan's whole model.
+"""
+
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+
+from recognizer.emotions import EMOTIONS
+
+from ml import augment, callbacks, metadata
+from ml.datasets import Dataset, load_split
+from ml.evaluate import predict_dataset
+from ml.export import export_tflite
+from ml.features import FrozenFeatures
+from ml.model import build_model, compile_model
+from ml.report import compute_metrics, print_metrics, write_report
+from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
+
+console = Console()
+
+
+@dataclass
+class TrainConfig:
+    """Options of one training run (the plan's values are the defaults)."""
+
+    data_dir: Path
+    dataset_name: str | None = None
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    val_fraction: float = 0.1
+    seed: int = 42
+    base_weights: str | None = None
+    pretrained: bool = True
+    output_dir: Path = Path("ml/models")
+    views: int = 4
+    threads: int = 2
+    time_budget_minutes: float | None = None
+    limit_per_class: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """Where the run wrote its files, and its test metrics."""
+
+    model_path: Path
+    tflite_path: Path
+    metadata_path: Path
+    report_files: dict[str, str]
+    metrics: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CachedViews(keras.utils.PyDataset):
+    """Batches of cached frozen-part features, one random augmented view per image, reshuffled each epoch."""
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.features, self.targets, self.batch_size = features, targets, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return int(np.ceil(self.features.shape[1] / self.batch_size))
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.features[self.view[rows], rows].astype(np.float32), self.targets[rows]
+
+    def on_epoch_end(self) -> None:
+        count = self.features.shape[1]
+        self.order = self.rng.permutation(count)
+        self.view = self.rng.integers(0, self.features.shape[0], size=count)
+
+
+def next_model_path(output_dir: Path, dataset: str) -> Path:
+    """``mobilenetv2_<dataset>_<n>.h5`` with n the next free number in ``output_dir``."""
+    pattern = re.compile(rf"^mobilenetv2_{re.escape(dataset)}_(\d+)\.(h5|tflite|json)$")
+    taken = [int(m.group(1)) for p in output_dir.glob("*") if (m := pattern.match(p.name))]
+    return output_dir / f"mobilenetv2_{dataset}_{max(taken, default=0) + 1}.h5"
+
+
+def limit_classes(data: Dataset, per_class: int | None, seed: int) -> Dataset:
+    """Keep at most ``per_class`` images of each class (for quick runs), chosen reproducibly."""
+    if per_class is None:
+        return data
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(data.labels == c))[:per_class] for c in range(len(EMOTIONS))])
+    keep.sort()
+    return Dataset(data.name, data.split, data.images[keep], data.labels[keep],
+                   [data.sources[i] for i in keep], data.fingerprint + f"/first{per_class}")
+
+
+def print_class_weights(weights: dict[int, float], counts: dict[str, int]) -> None:
+    """Show the balanced class weights next to the class counts they come from."""
+    table = Table(title="class weights (scikit-learn 'balanced')")
+    for column in ("class", "train images", "weight"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for index, name in enumerate(EMOTIONS):
+        table.add_row(name, str(counts[name]), f"{weights[index]:.3f}")
+    console.print(table)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Run the plan end to end: data, model, cached-feature training, export, report, metadata."""
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    try:
+        weights = resolve_base_weights(config.base_weights, config.pretrained)
+    except WeightsUnavailable:
+        raise
+    name = config.dataset_name or None
+    full_train = limit_classes(load_split(config.data_dir, "train", name), config.limit_per_class, config.seed)
+    test = limit_classes(load_split(config.data_dir, "test", full_train.name), config.limit_per_class, config.seed)
+    console.print(f"dataset {full_train.name}: {len(full_train)} train and {len(test)} test images from {config.data_dir}")
+
+    train_idx, val_idx = train_test_split(np.arange(len(full_train)), test_size=config.val_fraction,
+                                          random_state=config.seed, stratify=full_train.labels)
+    x_train, y_train = full_train.images[train_idx], full_train.labels[train_idx]
+    x_val, y_val = full_train.images[val_idx], full_train.labels[val_idx]
+    class_weights = dict(enumerate(compute_class_weight("balanced", classes=np.arange(len(EMOTIONS)), y=y_train).tolist()))
+    train_counts = {name: int((y_train == i).sum()) for i, name in enumerate(EMOTIONS)}
+    print_class_weights(class_weights, train_counts)
+
+    try:
+        plan = build_model(weights, config.learning_rate)
+    except Exception as error:  # Keras raises plain exceptions when the download is impossible
+        if weights == "imagenet":
+            raise WeightsUnavailable(f"Keras could not fetch the ImageNet weights ({error}). {how_to_provide()}") from error
+        raise
+    console.print(f"base: {plan.base_layer_count} layers, bottom {plan.frozen_count} frozen, top "
+                  f"{plan.base_layer_count - plan.frozen_count} trainable (from {plan.model.layers[plan.frozen_count].name})")
+
+    cache_started = time.monotonic()
+    frozen = FrozenFeatures(plan.frozen_part(), config.threads)
+    views = augment.make_views(x_train, config.views, config.seed)
+    train_features = np.empty((config.views, len(x_train), *plan.boundary_layer.output.shape[1:]), dtype=np.float16)
+    for index, view in enumerate(views):
+        train_features[index] = frozen.compute(view, label=f"caching view {index + 1}/{config.views}")
+    del views
+    val_features = frozen.compute(x_val, label="caching validation").astype(np.float32)
+    frozen.close()
+    cache_seconds = time.monotonic() - cache_started
+    console.print(f"frozen-part features cached in {cache_seconds:.0f} s ({train_features.nbytes / 2**30:.2f} GiB)")
+
+    top = plan.trainable_part()
+    compile_model(top, config.learning_rate)
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    model_path = next_model_path(config.output_dir, full_train.name)
+    stem = model_path.stem
+    history_csv = config.output_dir / f"{stem}_history.csv"
+    budget = callbacks.TimeBudget(config.time_budget_minutes)
+    targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
+    fit_started = time.monotonic()
+    history = top.fit(
+        CachedViews(train_features, targets, config.batch_size, config.seed),
+        validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
+        epochs=config.epochs,
+        class_weight=class_weights,
+        callbacks=[*callbacks.plan_callbacks(str(history_csv)), budget, callbacks.EpochProgress(config.epochs)],
+        verbose=2,
+    )
+    fit_seconds = time.monotonic() - fit_started
+    del train_features, val_features
+    epochs_run = len(history.history["loss"])
+    best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
+
+    plan.model.save(model_path)
+    tflite_path = export_tflite(plan.model, model_path.with_suffix(".tflite"))
+    test_flip = predict_dataset(tflite_path, test.images, flip=True, threads=config.threads)
+    test_plain = predict_dataset(tflite_path, test.images, flip=False, threads=config.threads)
+    agreement = metadata.export_agreement(plan.model, tflite_path, test.images[:64])
+    metrics = compute_metrics(test.labels, test_flip)
+    metrics_plain = compute_metrics(test.labels, test_plain)
+    print_metrics(metrics_plain, f"{stem} on {test.name} test, single pass")
+    print_metrics(metrics, f"{stem} on {test.name} test, original + mirror averaged (as served)")
+    report_files = write_report(metrics, config.output_dir, stem, f"{stem} on {test.name} test", history_csv)
+    wall = time.monotonic() - started
+    meta = metadata.build(
+        model_path=model_path, tflite_path=tflite_path, plan=plan, dataset=full_train, test=test,
+        train_counts=train_counts, val_count=len(y_val), class_weights=class_weights, config=asdict(config),
+        epochs_run=epochs_run, best_epoch=best_epoch, stopped_by_time_budget=budget.triggered,
+        metrics={"test": metrics, "test_single_pass": metrics_plain,
+                 "best_val_accuracy": float(max(history.history["val_accuracy"]))},
+        timings={"wall_seconds": round(wall, 1), "feature_cache_seconds": round(cache_seconds, 1),
+                 "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},
+        export_agreement=agreement, report_files=report_files,
+    )
+    metadata_path = metadata.write(meta, model_path)
+    console.print(f"[bold]saved[/bold] {model_path}, {tflite_path}, {metadata_path}; wall time {wall / 60:.1f} min; "
+                  f"epochs {epochs_run} (best {best_epoch}); test accuracy {metrics['accuracy']:.4f}, "
+                  f"macro-F1 {metrics['macro_f1']:.4f}")
+    return TrainResult(model_path, tflite_path, metadata_path, report_files, metrics, {"metadata": meta})
+
+
+def load_metadata(model_path: Path) -> dict[str, Any]:
+    """The metadata JSON beside a model file."""
+    return json.loads(model_path.with_suffix(".json").read_text())

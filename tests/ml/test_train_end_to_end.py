@@ -1,0 +1,78 @@
+"""A small real training run: real FER2013 images, the real ImageNet file, one epoch, every output file."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ml.cli import evaluate_model, train_model
+from ml.datasets import load_split
+from ml.evaluate import predict_dataset
+from recognizer.emotions import EMOTIONS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, fer2013_root: Path, imagenet_weights: Path) -> Path:
+    from .conftest import copy_small_folders
+
+    root = copy_small_folders(fer2013_root, tmp_path_factory.mktemp("data") / "fer2013", per_class=8)
+    out = tmp_path_factory.mktemp("models")
+    result = CliRunner().invoke(train_model, ["--data-dir", str(root), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "2", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
+    stem = "mobilenetv2_fer2013_1"
+    for suffix in (".h5", ".tflite", ".json", "_report.json", "_confusion_matrix.png", "_training_curves.png", "_history.csv"):
+        assert (trained / f"{stem}{suffix}").is_file(), suffix
+    meta = json.loads((trained / f"{stem}.json").read_text())
+    assert meta["classes"] == list(EMOTIONS)
+    assert meta["input_shape"] == [224, 224, 3] and meta["preprocessing"] == "mobilenet_v2"
+    assert meta["architecture"]["frozen_layers"] == 107 and meta["architecture"]["trainable_base_layers"] == 47
+    assert meta["dataset"]["name"] == "fer2013" and len(meta["dataset"]["fingerprint_train"]) == 64
+    assert sum(meta["dataset"]["train_counts"].values()) + meta["dataset"]["validation_count"] == 56
+    assert set(meta["class_weights"]) == set(EMOTIONS)
+    assert meta["hyperparameters"]["learning_rate"] == 1e-4 and meta["hyperparameters"]["batch_size"] == 32
+    assert meta["training"]["epochs_run"] == 1 and meta["training"]["wall_seconds"] > 0
+    assert 0 <= meta["metrics"]["test"]["accuracy"] <= 1 and "macro_f1" in meta["metrics"]["test"]
+    assert {"tensorflow-cpu", "keras", "ai-edge-litert"} <= set(meta["libraries"])
+    report = json.loads((trained / f"{stem}_report.json").read_text())
+    assert np.asarray(report["confusion_matrix"]).sum() == 56
+
+
+def test_second_run_takes_the_next_number(trained: Path, fer2013_root: Path) -> None:
+    from ml.train import next_model_path
+
+    assert next_model_path(trained, "fer2013").name == "mobilenetv2_fer2013_2.h5"
+
+
+def test_tflite_and_h5_agree_on_real_faces(trained: Path, fer2013_root: Path) -> None:
+    faces = load_split(fer2013_root.parent / "fer2013", "test").images[:: 3589 // 24][:24]
+    keras_probs = predict_dataset(trained / "mobilenetv2_fer2013_1.h5", faces, flip=False)
+    litert_probs = predict_dataset(trained / "mobilenetv2_fer2013_1.tflite", faces, flip=False)
+    assert np.abs(keras_probs - litert_probs).max() <= 1e-4
+    assert (keras_probs.argmax(1) == litert_probs.argmax(1)).all()
+    np.testing.assert_allclose(litert_probs.sum(1), 1, atol=1e-5)
+
+
+def test_evaluate_model_writes_the_same_report(trained: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(evaluate_model, ["--model", str(trained / "mobilenetv2_fer2013_1.tflite"),
+                                                 "--data-dir", str(data), "--split", "test", "--report-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and "macro-F1" in result.output
+    report = json.loads((tmp_path / "mobilenetv2_fer2013_1_fer2013_test_report.json").read_text())
+    assert report["count"] == 56 and len(report["per_class"]) == 7
+    assert (tmp_path / "mobilenetv2_fer2013_1_fer2013_test_confusion_matrix.png").is_file()
+
+
+def test_missing_weights_is_a_clear_cli_error(tmp_path: Path, fer2013_root: Path) -> None:
+    result = CliRunner().invoke(train_model, ["--data-dir", str(fer2013_root), "--base-weights", str(tmp_path / "none.h5")])
+    assert result.exit_code != 0
+    assert "--base-weights" in result.output and "EMOTUNE_BASE_WEIGHTS" in result.output
