@@ -9,6 +9,7 @@ POST /spotify/playlists (JSON ``{"emotion", "strategy", "source_playlist_id"?}``
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import logging
 import secrets
@@ -42,7 +43,7 @@ def _settings() -> SpotifySettings:
     settings = SpotifySettings.from_config(current_app.config)
     if settings.redirect_uri is None:
         # Loopback redirect for local use; Spotify accepts http only on 127.0.0.1.
-        settings = SpotifySettings(**{**settings.__dict__, "redirect_uri": request.host_url.rstrip("/") + "/spotify/callback"})
+        settings = dataclasses.replace(settings, redirect_uri=request.host_url.rstrip("/") + "/spotify/callback")
     return settings
 
 

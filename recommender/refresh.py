@@ -60,13 +60,6 @@ def spotify_configured(config: Mapping[str, Any]) -> tuple[bool, str]:
     )
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes even for timezone-aware columns.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def _profiles(session: Session, emotion: str | None, strategy: str | None) -> list[MoodProfile]:
     query = select(MoodProfile).order_by(MoodProfile.emotion, MoodProfile.strategy)
     if emotion:
