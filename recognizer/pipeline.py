@@ -16,7 +16,7 @@ from recognizer.emotions import EMOTIONS
 from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
 from recognizer.images import decode_image
 from recognizer.preprocess import faces_to_input
-from recognizer.runtime import Classifier, file_version, load_classifier
+from recognizer.runtime import Classifier, file_version, load_classifier, read_metadata
 
 # Decoding beyond this long side buys nothing: detection runs at 320 px and faces are read at
 # 48 px, so a 640 px image keeps every face we accept at or above the model's resolution.
@@ -74,17 +74,23 @@ class RecognitionResult:
 class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
-    def __init__(self, classifier: Classifier, model_name: str, model_version: str) -> None:
+    def __init__(self, classifier: Classifier, model_name: str, model_version: str, test_time_flip: bool = False) -> None:
         self.classifier = classifier
         self.model_name = model_name
         self.model_version = model_version
+        self.test_time_flip = test_time_flip
 
     @classmethod
     def from_path(cls, path: Path | str, num_threads: int | None = None) -> "Recognizer":
-        """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras)."""
+        """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
+
+        Mirror averaging follows the metadata's ``serving.test_time_flip`` (default on, as the
+        training code evaluates), so served readings match the reported accuracy.
+        """
         path = Path(path)
         classifier = load_classifier(path, num_threads)
-        return cls(classifier, model_name=path.stem, model_version=file_version(path))
+        flip = bool(read_metadata(path).get("serving", {}).get("test_time_flip", True))
+        return cls(classifier, model_name=path.stem, model_version=file_version(path), test_time_flip=flip)
 
     def analyse(self, data: bytes) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images."""
@@ -127,8 +133,13 @@ class Recognizer:
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 
     def classify(self, crops: list[np.ndarray]) -> np.ndarray:
-        """(N, 7) probabilities for N face crops, all in one model call."""
+        """(N, 7) probabilities for N face crops, all in one model call (mirrors included when flipping)."""
+        count = len(crops)
+        if self.test_time_flip:
+            crops = [*crops, *(np.ascontiguousarray(crop[:, ::-1]) for crop in crops)]
         probabilities = np.asarray(self.classifier.predict(faces_to_input(crops)), dtype=np.float64)
+        if self.test_time_flip:
+            probabilities = (probabilities[:count] + probabilities[count:]) / 2
         # float32 softmax sums to 1 only within ~1e-7; the API promises a sum of 1
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 
