@@ -2,11 +2,9 @@
 
 from flask import render_template, session
 
+from emotune.api.browser_session import CONSENT_KEY
 from emotune.pages import bp
 from recognizer.emotions import EMOTIONS
-
-# The API's POST /api/consent stores the agreement under this session key.
-CONSENT_SESSION_KEY = "consent"
 
 STRATEGY_LABELS: dict[str, str] = {
     "match": "Match my mood",
@@ -20,7 +18,7 @@ def index() -> str:
     """Render the EmoTune page: consent notice, capture, status, result and history."""
     return render_template(
         "pages/index.html",
-        consent_given=bool(session.get(CONSENT_SESSION_KEY)),
+        consent_given=bool(session.get(CONSENT_KEY)),
         emotions=EMOTIONS,
         strategies=STRATEGY_LABELS,
     )

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from recognizer.models import find_default_model
 from tests.browser import photos
 from tests.browser.stack import REPO_ROOT, Stack
 
@@ -57,35 +56,19 @@ def axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
 
-MODEL_SCRIPT = """
-import json, sys
-from pathlib import Path
-import keras
-from ml.export import export_tflite
-from ml.model import build_model
-from recognizer.emotions import EMOTIONS
-keras.utils.set_random_seed(1)
-path = Path(sys.argv[1])
-export_tflite(build_model(weights=None).model, path)
-path.with_suffix('.json').write_text(json.dumps(
-    {"classes": list(EMOTIONS), "input_shape": [224, 224, 3], "preprocessing": "mobilenet_v2"}))
-"""
-
-
 @pytest.fixture(scope="session")
-def browser_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained .tflite of the plan's architecture (with its metadata JSON).
-
-    Built in a child process so this test process never imports TensorFlow.
-    EMOTUNE_TEST_MODEL_PATH names an existing model instead (to save time while iterating).
+def browser_model(request: pytest.FixtureRequest) -> Path:
+    """The model the worker serves: EMOTUNE_TEST_MODEL_PATH if set, else the newest trained
+    ``ml/models/mobilenetv2_*.tflite`` (so the README screenshot shows real predictions), else the
+    shared untrained model of the plan's architecture. No test depends on which emotion comes out.
     """
     existing = os.environ.get("EMOTUNE_TEST_MODEL_PATH")
     if existing:
         return Path(existing)
-    path = tmp_path_factory.mktemp("browser-model") / "mobilenetv2_browsertest_1.tflite"
-    subprocess.run([sys.executable, "-c", MODEL_SCRIPT, str(path)], cwd=REPO_ROOT, check=True,
-                   timeout=600, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
-    return path
+    trained = find_default_model(REPO_ROOT / "ml" / "models")
+    if trained is not None and trained.suffix == ".tflite" and trained.with_suffix(".json").exists():
+        return trained
+    return request.getfixturevalue("plan_model_tflite")
 
 
 @pytest.fixture(scope="session")

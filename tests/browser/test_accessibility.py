@@ -14,12 +14,15 @@ def test_progress_state_is_announced_and_accessible(page: Page, check_a11y) -> N
     held: list[Route] = []
     # Hold the first status poll so the in-progress state stays on screen while axe looks at it.
     page.route("**/api/analyses/*", lambda route: held.append(route) if not held else route.continue_())
-    upload(page, photos.jpeg_bytes(photos.face_photo()))
-    status = page.get_by_role("status").filter(has_text="Sending your photo")
-    expect(status).to_be_visible()
-    expect(page.get_by_role("heading", name="Working on it")).to_be_visible()
-    page.wait_for_function("() => true")
+    with page.expect_request(lambda r: r.method == "GET" and "/api/analyses/" in r.url):
+        upload(page, photos.jpeg_bytes(photos.face_photo()))
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
     assert held, "the page did not poll the analysis status"
+    expect(page.get_by_role("heading", name="Working on it")).to_be_visible()
+    expect(page.locator("#progress").get_by_role("status")).to_have_text("Sending your photo…")
     check_a11y(page, "analysis in progress")
     held[0].continue_()
     wait_for_result(page)

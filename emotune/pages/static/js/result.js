@@ -119,6 +119,28 @@ export function renderNoFace(analysis) {
   }));
 }
 
+// A facade: Spotify's player (and its cookies and scripts) loads only when the person asks for
+// it, which keeps the result fast and private; if it cannot load, the card still reads well.
+export function loadPlayer(card, playlist) {
+  const frame = document.createElement("iframe");
+  frame.className = "card-embed";
+  frame.title = `Spotify player: ${playlist.name}`;
+  frame.src = playlist.embed_url || `https://open.spotify.com/embed/playlist/${encodeURIComponent(playlist.spotify_id)}`;
+  frame.loading = "lazy";
+  frame.width = "100%";
+  frame.height = "152";
+  frame.allow = "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture";
+  frame.referrerPolicy = "strict-origin-when-cross-origin";
+  const embed = card.querySelector(".embed");
+  embed.replaceChildren(frame);
+  embed.classList.add("loaded");
+  const note = document.createElement("p");
+  note.className = "embed-note muted small";
+  note.textContent = "Player not loading? Use “Open in Spotify”.";
+  embed.after(note);
+  frame.focus();
+}
+
 export function renderPlaylists(playlists, onVote) {
   const list = $("playlists");
   const template = $("playlist-card");
@@ -151,12 +173,12 @@ export function renderPlaylists(playlists, onVote) {
     if (playlist.track_count) bits.push(`${playlist.track_count} tracks`);
     owner.textContent = bits.join(" · ");
     card.querySelector(".card-reason").textContent = playlist.reason || "";
-    const embed = card.querySelector(".card-embed");
-    embed.title = `Spotify player: ${playlist.name}`;
-    embed.src = playlist.embed_url || `https://open.spotify.com/embed/playlist/${encodeURIComponent(playlist.spotify_id)}`;
+    const play = card.querySelector(".embed-play");
+    play.setAttribute("aria-label", `Play here: ${playlist.name} (loads Spotify's player)`);
+    play.addEventListener("click", () => loadPlayer(card, playlist));
     const link = card.querySelector(".card-link");
     link.href = playlist.url || `https://open.spotify.com/playlist/${encodeURIComponent(playlist.spotify_id)}`;
-    link.setAttribute("aria-label", `Open ${playlist.name} in Spotify (opens a new tab)`);
+    link.setAttribute("aria-label", `Open in Spotify: ${playlist.name} (opens a new tab)`);
     for (const button of card.querySelectorAll(".vote")) {
       const verb = button.dataset.vote === "up" ? "I like" : "Not for me:";
       button.setAttribute("aria-label", `${verb} ${playlist.name}`);
