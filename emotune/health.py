@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from emotune.extensions import db
 from emotune.model_file import model_unavailable_message, resolve_model
+from recommender.refresh import spotify_configured
 
 log = logging.getLogger(__name__)
 
@@ -108,4 +109,9 @@ def readyz() -> tuple[Response, int]:
         checks["worker"] = {"ok": False, "detail": "not checked: the broker is unreachable"}
     checks["model"] = reply["model"] if reply and "model" in reply else check_model_locally()
     ready = all(check["ok"] for check in checks.values())
-    return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503
+    # Informational only: without Spotify credentials the app still recommends (seeded catalogue).
+    refreshes, message = spotify_configured(current_app.config)
+    spotify = {"catalogue_refreshes": refreshes, "detail": message}
+    return jsonify(status="ready" if ready else "not_ready", checks=checks, spotify=spotify), (
+        200 if ready else 503
+    )

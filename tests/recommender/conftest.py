@@ -61,13 +61,19 @@ def make_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     from emotune.extensions import db
 
     def build(**overrides):  # type: ignore[no-untyped-def]
+        from emotune.config import celery_config, config_from_env
+
+        queue = overrides.get("EMOTUNE_QUEUE") or f"recommender-test-{tmp_path.name}"
+        # Broker and result files in the test's own folder, never the shared instance folder.
+        celery = celery_config({**config_from_env({}), "EMOTUNE_QUEUE": queue}, tmp_path)
         config = {
+            "CELERY": celery,
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "WTF_CSRF_ENABLED": False,
             "SESSION_COOKIE_SECURE": False,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}",
-            "EMOTUNE_QUEUE": f"recommender-test-{tmp_path.name}",
+            "EMOTUNE_QUEUE": queue,
             "SPOTIFY_CLIENT_ID": None,
             "SPOTIFY_CLIENT_SECRET": None,
             **overrides,

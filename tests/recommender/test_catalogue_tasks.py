@@ -97,13 +97,11 @@ def test_real_worker_keeps_serving_while_a_3600_s_retry_waits(
     """A real Celery worker on the embedded broker: the 429 task is rescheduled, a ping still answers."""
     from celery.contrib.testing.worker import start_worker
 
-    from emotune.config import celery_config, config_from_env
     from emotune.extensions import db
     from recommender.seed import seed_catalogue
 
     queue = f"recommender-worker-{tmp_path.name}"
-    base = {**config_from_env({}), "EMOTUNE_QUEUE": queue}
-    app = make_app(**stub.config(), EMOTUNE_QUEUE=queue, CELERY=celery_config(base, tmp_path))
+    app = make_app(**stub.config(), EMOTUNE_QUEUE=queue)
     with app.app_context():
         seed_catalogue(db.session)
     celery_app = app.extensions["celery"]

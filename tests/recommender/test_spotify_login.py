@@ -156,3 +156,11 @@ def test_without_any_credentials_everything_but_login_works(make_app) -> None:
     with app.app_context():
         seed_catalogue(db.session)
         assert recommend(db.session, "Happy", None, limit=3)
+
+
+def test_readiness_says_plainly_whether_the_catalogue_refreshes(make_app, stub: SpotifyStub) -> None:
+    body = make_app(EMOTUNE_READY_PING_TIMEOUT_S=0.1).test_client().get("/readyz").get_json()
+    assert body["spotify"]["catalogue_refreshes"] is False
+    assert "seeded catalogue" in body["spotify"]["detail"]
+    body = make_app(EMOTUNE_READY_PING_TIMEOUT_S=0.1, **stub.config()).test_client().get("/readyz").get_json()
+    assert body["spotify"]["catalogue_refreshes"] is True
