@@ -88,6 +88,10 @@ def config_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "emotune_session",
         "WTF_CSRF_TIME_LIMIT": None,
+        # If Redis (the limiter's store) is down, limit in memory rather than answer 500; the
+        # queue check then reports the outage properly (503 queue_unavailable).
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
 
