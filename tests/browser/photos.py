@@ -45,6 +45,14 @@ def face_box_in_photo() -> tuple[int, int, int, int]:
     return ((PHOTO_SIZE[0] - FACE_SIDE) // 2, (PHOTO_SIZE[1] - FACE_SIDE) // 2, FACE_SIDE, FACE_SIDE)
 
 
+def two_faces_photo() -> Image.Image:
+    """An 800x480 photo with two real faces: a larger one on the left (the primary) and one on the right."""
+    photo = Image.new("RGB", (800, 480), BACKGROUND)
+    photo.paste(fer_face("happy").resize((240, 240), Image.Resampling.BICUBIC), (60, 100))
+    photo.paste(fer_face("surprise", 0).resize((200, 200), Image.Resampling.BICUBIC), (480, 120))
+    return photo
+
+
 def landscape_photo() -> Image.Image:
     """A 640x480 photo with no face in it: sky, hills and a sun."""
     width, height = PHOTO_SIZE
