@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,17 +9,11 @@ import pytest
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session
 
-# The stand-in lives in tests/spotify_stub so browser and integration tests can share it.
-# Appended, not prepended: tests/ holds folders named like real packages (tests/recognizer).
-TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if TESTS_DIR not in sys.path:
-    sys.path.append(TESTS_DIR)
+from tests.spotify_stub import SpotifyStub
 
-from spotify_stub import SpotifyStub  # noqa: E402
-
-from recommender.base import Base  # noqa: E402
-from recommender.seed import seed_catalogue  # noqa: E402
-from recommender.spotify_client import SpotifySettings  # noqa: E402
+from recommender.base import Base
+from recommender.seed import seed_catalogue
+from recommender.spotify_client import SpotifySettings
 
 
 @pytest.fixture

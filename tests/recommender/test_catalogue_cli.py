@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spotify_stub import Scripted, SpotifyStub
+from tests.spotify_stub import Scripted, SpotifyStub
 from sqlalchemy import select
 
 from recognizer.emotions import EMOTIONS

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from spotify_stub import REMOVED_ENDPOINTS, Scripted, SpotifyStub
+from tests.spotify_stub import REMOVED_ENDPOINTS, Scripted, SpotifyStub
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

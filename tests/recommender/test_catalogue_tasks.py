@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import Retry
-from spotify_stub import Scripted, SpotifyStub
+from tests.spotify_stub import Scripted, SpotifyStub
 from sqlalchemy import select
 
 from recommender.models import Playlist

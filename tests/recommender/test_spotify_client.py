@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from spotify_stub import Scripted, SpotifyStub
+from tests.spotify_stub import Scripted, SpotifyStub
 
 from recommender.errors import (
     RateLimited,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask.testing import FlaskClient
-from spotify_stub import SpotifyStub
+from tests.spotify_stub import SpotifyStub
 from sqlalchemy import select
 
 from recommender.models import SpotifyToken
