@@ -25,8 +25,6 @@ AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "browser"
 VIEWPORT = {"width": 1280, "height": 900}
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -38,3 +38,22 @@ def test_history_delete_one_then_all(page: Page, check_a11y) -> None:
     expect(items).to_have_count(0)
     expect(page.get_by_text("No analyses yet.")).to_be_visible()
     assert _history_ids(page) == []
+
+
+def test_history_view_shows_the_result_without_the_photo(page: Page) -> None:
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    verdict = page.locator("#verdict").inner_text()
+    page.reload()  # a new page load: the photo in memory is gone, the session's history is not
+    # The agreement is remembered in the session: no notice the second time.
+    expect(page.get_by_role("heading", name="Before you take a selfie")).to_be_hidden()
+    item = page.locator("#history-list li").first
+    expect(item).to_be_visible()
+    item.get_by_role("button", name="View").click()
+    wait_for_result(page)
+    expect(page.get_by_text("The photo is not kept")).to_be_visible()
+    expect(page.locator("#result-photo")).to_be_hidden()
+    expect(page.locator("#verdict")).to_have_text(verdict)
+    expect(page.locator("#bars li")).to_have_count(7)
+    expect(page.locator("#playlists li.card").first).to_be_visible()
