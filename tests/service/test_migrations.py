@@ -1,0 +1,69 @@
+"""Migrations and models agree, and the schema goes up and down on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import inspect
+
+from emotune.extensions import db
+from tests.conftest import make_app
+
+APP_TABLES = {"analyses", "faces", "playlists", "playlist_links", "mood_profiles", "feedback", "spotify_tokens"}
+
+
+def differences(app: Flask) -> list:
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        return compare_metadata(context, db.metadata)
+
+
+def test_models_and_migrations_agree_on_sqlite(app: Flask) -> None:
+    assert differences(app) == []
+
+
+def test_models_and_migrations_agree_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    app = make_app(tmp_path / "instance", DATABASE_URL=pg_url)
+    assert differences(app) == []
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_upgrade_then_downgrade_base_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    from emotune import create_app
+    from tests.conftest import app_overrides
+
+    app = create_app(app_overrides(tmp_path / "instance", DATABASE_URL=pg_url))
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        upgrade()
+        assert APP_TABLES <= set(inspect(db.engine).get_table_names())
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.engine.dispose()
+
+
+def test_flask_db_upgrade_command_on_sqlite(tmp_path: Path) -> None:
+    from emotune import create_app
+    from tests.conftest import app_overrides
+
+    app = create_app(app_overrides(tmp_path / "instance"))
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert APP_TABLES <= set(inspect(db.engine).get_table_names())
+    result = app.test_cli_runner().invoke(args=["db", "downgrade", "base"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert not APP_TABLES & set(inspect(db.engine).get_table_names())
+
+
+@pytest.mark.parametrize("name", ["alembic.ini", "env.py", "script.py.mako"])
+def test_migration_environment_is_committed(name: str) -> None:
+    assert (Path(__file__).resolve().parents[2] / "migrations" / name).is_file()
