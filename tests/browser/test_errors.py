@@ -39,3 +39,14 @@ def test_photo_without_a_face_explains_and_gives_tips(page: Page, check_a11y) ->
     # The photo is still shown from memory so the person sees what was sent.
     expect(page.get_by_role("img", name="Your photo, with a box around each face found")).to_be_visible()
     check_a11y(page, "no face")
+
+
+def test_photo_over_the_size_limit_shows_the_api_message(page: Page) -> None:
+    open_app(page)
+    expect(page.locator("#upload-hint")).to_contain_text("up to 10 MB")
+    too_big = photos.jpeg_bytes(photos.face_photo()) + bytes(11 * 1024 * 1024)
+    with page.expect_response(lambda r: r.url.endswith("/api/analyses") and r.request.method == "POST") as info:
+        upload(page, too_big, name="huge.jpg")
+    assert info.value.status == 413
+    expect(page.get_by_role("alert")).to_have_text(info.value.json()["error"]["message"])
+    expect(page.get_by_role("button", name="Choose another photo")).to_be_visible()

@@ -17,7 +17,7 @@ export class ApiError extends Error {
 const FALLBACK_MESSAGES = {
   0: "EmoTune could not be reached. Check your connection and try again.",
   404: "That analysis no longer exists. Take or upload a new photo.",
-  413: "That photo is too big. Choose one under 10 MB.",
+  413: "That photo is too big. Choose a smaller one (see the size limit under \"Upload a photo\").",
   429: "Too many requests in a short time. Wait a moment and try again.",
 };
 

@@ -350,7 +350,12 @@ function init() {
   $("camera-retake").addEventListener("click", startCamera);
   $("camera-cancel").addEventListener("click", () => { camera.stop(); cameraButtons("idle"); });
   $("camera-use").addEventListener("click", analyse);
-  $("photo-input").addEventListener("change", (event) => useFile(event.target.files[0]));
+  $("photo-input").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    // The file is held in memory from here; clearing the input lets the same file be picked again.
+    event.target.value = "";
+    useFile(file);
+  });
   $("alert-retry").addEventListener("click", () => state.retry && state.retry.run());
   $("again").addEventListener("click", startOver);
   for (const input of document.querySelectorAll('input[name="strategy"]')) {
