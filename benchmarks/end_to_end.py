@@ -1,0 +1,222 @@
+"""End to end over HTTP: ``python -m benchmarks.end_to_end [--model PATH] [--sqlite]``.
+
+Starts the production shape on loopback: gunicorn serving the app, ``celery -A worker worker``
+over the local Redis (a queue name of its own), and a fresh PostgreSQL database (dropped after;
+``--sqlite`` uses a SQLite file instead). Then uploads a real 1280x960 face photo to
+``POST /api/analyses`` and polls ``GET /api/analyses/<id>`` until done, at concurrency 1 and 8,
+and prints latency (median, p95), analyses per second, errors and the server's own stage timings.
+Targets (issue 4): median <= 80 ms at concurrency 1; no errors at concurrency 8.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+from benchmarks.recognizer import face_photo
+from recognizer.models import find_default_model
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for this run; dropped afterwards."""
+    import psycopg
+
+    name = f"emotune_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Service:
+    """A child process logging to a file, stopped with SIGTERM (then SIGKILL) at the end."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(args, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait_for(self, text: str, timeout: float) -> float:
+        """Seconds until ``text`` appears in the log; raise with the log's tail if it never does."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if text in self.log_path.read_text(errors="replace"):
+                return time.monotonic() - started
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready:\n{self.log_path.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> None:
+        """Warm shutdown, then kill the process group if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log.close()
+
+
+def client(base_url: str) -> tuple[requests.Session, dict[str, str]]:
+    """An API client session with its CSRF token (GET /api/csrf)."""
+    session = requests.Session()
+    token = session.get(f"{base_url}/api/csrf", timeout=10).json()["csrf_token"]
+    return session, {"X-CSRFToken": token}
+
+
+def one_analysis(base_url: str, session: requests.Session, headers: dict[str, str], photo: bytes,
+                 poll_s: float) -> tuple[float, dict[str, Any] | None, str | None]:
+    """Upload and poll until done: (latency seconds, final body or None, error text or None)."""
+    started = time.perf_counter()
+    response = session.post(f"{base_url}/api/analyses", files={"image": ("photo.jpg", photo, "image/jpeg")},
+                            headers=headers, timeout=30)
+    if response.status_code != 202:
+        return time.perf_counter() - started, None, f"POST {response.status_code}: {response.text[:200]}"
+    url = f"{base_url}{response.headers['Location']}"
+    deadline = started + 60
+    while time.perf_counter() < deadline:
+        time.sleep(poll_s)
+        body = session.get(url, timeout=30).json()
+        if body["status"] == "done":
+            return time.perf_counter() - started, body, None
+        if body["status"] == "failed":
+            return time.perf_counter() - started, body, f"failed: {body.get('error')}"
+    return time.perf_counter() - started, None, "still pending after 60 s"
+
+
+def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float) -> None:
+    """Run ``total`` analyses with ``concurrency`` clients at once and print the figures."""
+    results: list[tuple[float, dict[str, Any] | None, str | None]] = []
+    lock = threading.Lock()
+    per_client = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+
+    def worker(count: int) -> None:
+        session, headers = client(base_url)
+        for _ in range(count):
+            outcome = one_analysis(base_url, session, headers, photo, poll_s)
+            with lock:
+                results.append(outcome)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(worker, per_client))
+    elapsed = time.perf_counter() - started
+    latencies = [latency * 1000 for latency, _, error in results if error is None]
+    errors = [error for _, _, error in results if error is not None]
+    print(f"\nconcurrency {concurrency}: {len(results)} analyses in {elapsed:.1f} s = "
+          f"{len(results) / elapsed:.1f} analyses/s; errors {len(errors)}; polling every {poll_s * 1000:.0f} ms")
+    if latencies:
+        target = " [target <= 80 ms]" if concurrency == 1 else ""
+        print(f"  upload -> done seen by client: median {statistics.median(latencies):.0f} ms, "
+              f"p95 {np.percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms{target}")
+    stages: dict[str, list[float]] = {}
+    for _, body, error in results:
+        if body and error is None:
+            for key, value in (body.get("timings_ms") or {}).items():
+                if isinstance(value, (int, float)):
+                    stages.setdefault(key, []).append(float(value))
+    if stages:
+        print("  server stage medians: " + ", ".join(f"{k} {statistics.median(v):.1f} ms" for k, v in stages.items()))
+    for error in errors[:5]:
+        print(f"  error: {error}")
+
+
+def main() -> None:
+    """Start the services, run both concurrency levels, stop everything."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="model file (default: newest committed ml/models/mobilenetv2_*)")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of a fresh PostgreSQL database")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--litert-threads", type=int, default=1)
+    parser.add_argument("--count-c1", type=int, default=40)
+    parser.add_argument("--count-c8", type=int, default=80)
+    parser.add_argument("--poll-ms", type=float, default=10.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="emotune-e2e-") as scratch_name:
+        scratch = Path(scratch_name)
+        model = args.model or find_default_model(REPO / "ml" / "models")
+        if model is None:
+            from benchmarks.plan_model import write_plan_model
+
+            print("No committed model: using an UNTRAINED plan model (same architecture and cost).")
+            model = write_plan_model(scratch / "model")
+        database = nullcontext(f"sqlite:///{scratch / 'bench.sqlite'}") if args.sqlite else postgres_database()
+        with database as database_url:
+            queue = f"emotune_bench_{uuid.uuid4().hex[:8]}"
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("EMOTUNE_", "SPOTIFY_"))}
+            env.update({
+                "SECRET_KEY": "benchmark-only-secret", "DATABASE_URL": database_url, "REDIS_URL": args.redis_url,
+                "EMOTUNE_QUEUE": queue, "EMOTUNE_INSTANCE_PATH": str(scratch / "instance"),
+                "EMOTUNE_MODEL_PATH": str(model), "EMOTUNE_LITERT_THREADS": str(args.litert_threads),
+                "EMOTUNE_ANALYSES_RATE_LIMIT": "100000 per minute", "SESSION_COOKIE_SECURE": "false",
+                "PYTHONUNBUFFERED": "1",
+            })
+            flask = [sys.executable, "-m", "flask", "--app", "emotune"]
+            subprocess.run([*flask, "db", "upgrade"], cwd=REPO, env=env, check=True, capture_output=True)
+            subprocess.run([*flask, "seed-playlists"], cwd=REPO, env=env, check=True, capture_output=True)
+            port = free_port()
+            services: list[Service] = []
+            try:
+                worker = Service("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel",
+                                            "INFO", "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
+                                            "--queues", queue, "--hostname", f"{queue}@%h", "--without-mingle",
+                                            "--without-gossip"], env, scratch)
+                services.append(worker)
+                web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                                           "--workers", "1", "--threads", "8", "emotune:create_app()"], env, scratch)
+                services.append(web)
+                worker_ready = worker.wait_for("ready.", timeout=120)
+                web.wait_for("Booting worker", timeout=60)
+                base_url = f"http://127.0.0.1:{port}"
+                load = os.getloadavg()
+                print(f"model {model.name} | gunicorn 1x8 threads | celery prefork x{args.worker_concurrency}, "
+                      f"LiteRT threads {args.litert_threads} | {'SQLite' if args.sqlite else 'PostgreSQL'} + Redis | "
+                      f"worker ready after {worker_ready:.1f} s | load {load[0]:.2f} | {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+                photo = face_photo((1280, 960), face_side=480)
+                # Warm-up: each worker child loads its model lazily on its first analysis.
+                run_level(base_url, photo, args.worker_concurrency, 2 * args.worker_concurrency, args.poll_ms / 1000)
+                print("  (warm-up above: includes model loading in each worker child)")
+                run_level(base_url, photo, 1, args.count_c1, args.poll_ms / 1000)
+                run_level(base_url, photo, 8, args.count_c8, max(args.poll_ms, 20.0) / 1000)
+            finally:
+                for service in reversed(services):
+                    service.stop()
+
+
+if __name__ == "__main__":
+    main()
