@@ -96,8 +96,17 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE) -> DecodedImage:
         raise _too_large() from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise _unreadable(exc) from exc
-    upright = ImageOps.exif_transpose(image)
-    rgb = to_rgb(upright)
+    try:
+        upright = ImageOps.exif_transpose(image) or image
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        upright = image  # a malformed EXIF block: show the pixels as stored rather than refuse the photo
+    try:
+        rgb = to_rgb(upright)
+    except (OSError, ValueError) as exc:  # e.g. LAB or other colour modes Pillow cannot convert
+        raise ImageRejected(
+            "unsupported_format", f"This image's colour format ({upright.mode}) is not supported. "
+            f"Save it as an ordinary RGB {_FORMATS_TEXT} photo and try again.",
+        ) from exc
     if max(rgb.size) > work_side:
         rgb.thumbnail((work_side, work_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return DecodedImage(pixels=np.asarray(rgb), original_size=original_size)

@@ -154,3 +154,11 @@ def test_rejects_decompression_bomb(side: int) -> None:
         with pytest.raises(ImageRejected) as info:
             normalise_upload(_png_header_only(side, side))
     assert info.value.code == "image_too_large"
+
+
+def test_truncated_png_is_refused_not_grey_filled() -> None:
+    # A PNG cut inside its image data must be refused, not padded out with grey.
+    data = encode(one_face_photo(), "PNG")
+    with pytest.raises(ImageRejected) as info:
+        decode_image(data[: int(len(data) * 0.8)])
+    assert info.value.code == "truncated_image"
