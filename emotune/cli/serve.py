@@ -117,12 +117,14 @@ COMMANDS: list[click.Command] = [serve_command]
 def main(argv: list[str] | None = None) -> None:
     """Console script `emotune`: same as `flask --app emotune serve`, generating a SECRET_KEY if needed."""
     from flask import Flask
+    from flask.cli import load_dotenv
 
     from emotune import create_app
     from emotune.config import create_secret_key_file
 
+    load_dotenv()
     if not os.environ.get("SECRET_KEY"):
-        instance_path = Flask("emotune", instance_relative_config=True).instance_path
+        instance_path = os.environ.get("EMOTUNE_INSTANCE_PATH") or Flask("emotune").instance_path
         _, created = create_secret_key_file(instance_path)
         if created:
             click.echo(

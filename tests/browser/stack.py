@@ -184,4 +184,4 @@ class Stack:
         if self.database_url:
             drop_database(self.database_name)
         client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        client.delete(self.queue, *client.keys(f"{self.queue}*"))
+        client.delete(self.queue, *client.keys(f"*{self.queue}*"))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
 from playwright.sync_api import Page, expect
 
 from tests.browser import photos
 from tests.browser.flows import assert_face_result, open_app, upload, wait_for_result
-from tests.browser.stack import REPO_ROOT
+from tests.browser.stack import REPO_ROOT, Stack
 
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "result.png"
 
@@ -21,7 +21,7 @@ WATCH_STATUS = """() => {
 }"""
 
 
-def test_upload_real_face_shows_box_bars_and_playlists(page: Page, check_a11y) -> None:
+def test_upload_real_face_shows_box_bars_and_playlists(page: Page, stack: Stack, check_a11y) -> None:
     open_app(page, agree=False)
     expect(page.get_by_role("heading", name="Before you take a selfie")).to_be_visible()
     expect(page.get_by_label("Upload a photo")).to_be_hidden()  # capture starts only after consent
@@ -58,6 +58,11 @@ def test_upload_real_face_shows_box_bars_and_playlists(page: Page, check_a11y) -
     centre_y = (box["y"] - img["y"] + box["height"] / 2) / scale
     assert fx < centre_x < fx + fw and fy < centre_y < fy + fh, (box, img)
     check_a11y(page, "result with a face")
+
+    # The selfie travelled as base64 to the worker; no log of either process holds it.
+    for name in ("web", "worker"):
+        log = (stack.log_dir / f"{name}.log").read_text(errors="replace")
+        assert not re.search(r"[A-Za-z0-9+/]{200,}", log), f"something like image data in the {name} log"
 
 
 def test_result_page_screenshot_for_readme(page: Page) -> None:

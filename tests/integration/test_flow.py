@@ -65,7 +65,11 @@ def test_embedded_defaults_flow(tmp_path: Path, service_config: dict[str, str | 
         token = client.get("/api/csrf").get_json()["csrf_token"]
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.get_json()
-        assert ready.get_json()["checks"]["model"]["name"] == "mobilenetv2_test_1"
+        model_check = ready.get_json()["checks"]["model"]
+        assert model_check["name"] == "mobilenetv2_test_1"
+        # Loaded in a forked pool child, never in the worker's parent process.
+        assert "worker process" in model_check["detail"]
+        assert f"process {worker.process.pid}" not in model_check["detail"]
         started = time.monotonic()
         response = client.post("/api/analyses", data={"image": (io.BytesIO(face_jpeg), "me.jpg")},
                                headers={"X-CSRFToken": token}, content_type="multipart/form-data")
