@@ -148,3 +148,28 @@ def test_failed_analysis_shows_the_api_message_and_retry_starts_again(page: Page
     wait_for_result(page)
     assert_face_result(page)
     expect(page.get_by_role("alert")).to_have_text("")
+
+
+def test_lost_connection_while_waiting_resumes_the_same_analysis(page: Page) -> None:
+    open_app(page)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/api/analyses") else None)
+    aborted: list[str] = []
+
+    def drop_polls(route: Route) -> None:
+        # The first four misses are retried quietly; the fifth is reported.
+        if route.request.method == "GET" and len(aborted) < 5:
+            aborted.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/api/analyses/*", drop_polls)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    expect(page.get_by_role("alert")).to_contain_text("could not be reached", timeout=30_000)
+    assert len(aborted) == 5
+    page.get_by_role("button", name="Try again").click()
+    wait_for_result(page)
+    assert_face_result(page)
+    assert len(posts) == 1, "resuming must not upload the photo again"
+    assert len(set(aborted)) == 1

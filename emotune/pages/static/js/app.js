@@ -18,6 +18,7 @@ const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
 const POLL_START_MS = 300;
 const POLL_MAX_MS = 3000;
 const POLL_GIVE_UP_MS = 120000;
+const POLL_MAX_MISSES = 4;
 
 const state = {
   photo: null,        // { blob, name } kept in memory for a retry; never sent anywhere else
@@ -166,26 +167,55 @@ async function analyse() {
     return;
   }
   sessionHistory.refresh();
+  await follow(created.id, run);
+}
+
+// Waits for the analysis and shows it; a failed analysis offers a new try with the same photo,
+// a lost connection offers to keep waiting for the same analysis.
+async function follow(id, run) {
   try {
-    const analysis = await poll(created.id, run);
+    const analysis = await poll(id, run);
     if (!analysis) return;
     showResult(analysis, state.photoUrl);
   } catch (error) {
     if (run !== state.run) return;
     $("progress").hidden = true;
     showCapture();
-    showError(error, { label: "Try again", run: analyse });
+    const failed = error.code !== "network" && error.status !== 0 && error.status < 500;
+    showError(error, failed
+      ? { label: "Try again", run: analyse }
+      : { label: "Try again", run: () => resume(id) });
   } finally {
     if (run === state.run) sessionHistory.refresh();
   }
+}
+
+function resume(id) {
+  const run = ++state.run;
+  clearError();
+  $("capture").hidden = true;
+  $("progress").hidden = false;
+  follow(id, run);
 }
 
 // Polls with backoff until done or failed; returns null when a newer analysis took over.
 async function poll(id, run) {
   const started = performance.now();
   let delay = POLL_START_MS;
+  let misses = 0;
   for (;;) {
-    const analysis = await api.getAnalysis(id);
+    let analysis;
+    try {
+      analysis = await api.getAnalysis(id);
+      misses = 0;
+    } catch (error) {
+      // A blip (network, 5xx) is retried quietly a few times before the person is told.
+      const transient = error.status === 0 || error.status >= 500;
+      if (!transient || ++misses > POLL_MAX_MISSES) throw error;
+      await sleep(delay);
+      delay = Math.min(delay * 1.6, POLL_MAX_MS);
+      continue;
+    }
     if (run !== state.run) return null;
     showStage(analysis.stage || analysis.status, analysis.status === "done" ? null : analysis.notice);
     if (analysis.status === "done") return analysis;
