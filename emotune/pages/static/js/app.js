@@ -21,8 +21,9 @@ const POLL_GIVE_UP_MS = 120000;
 const POLL_MAX_MISSES = 4;
 
 const state = {
-  photo: null,        // { blob, name } kept in memory for a retry; never sent anywhere else
+  photo: null,        // { blob, name } held in memory only, so a retry can resend it
   photoUrl: null,     // object URL of that photo, shown in the result
+  shownPhotoUrl: null, // the photo of the result on screen (null for a past result)
   analysis: null,
   selectedFace: 0,
   run: 0,             // bumps on each new analysis so stale polls stop
@@ -47,13 +48,6 @@ function showError(error, retry) {
   const message = error instanceof ApiError ? error.message : "Something went wrong. Please try again.";
   $("alert").textContent = message;
   const button = $("alert-retry");
-  if (error instanceof ApiError && error.code === "consent_required") {
-    $("consent").hidden = false;
-    $("app").hidden = true;
-    state.retry = null;
-    $("alert-actions").hidden = true;
-    return;
-  }
   state.retry = retry;
   if (retry) {
     button.textContent = retry.label;
