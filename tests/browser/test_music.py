@@ -45,32 +45,53 @@ def test_strategy_switch_reranks_without_a_new_upload(page: Page, check_a11y) ->
     check_a11y(page, "re-ranked result")
 
 
+def _votes(stack: Stack, spotify_id: str) -> list[tuple[int, str, str]]:
+    engine = sa.create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(
+                sa.select(Feedback.vote, Feedback.emotion, Feedback.strategy)
+                .join(Playlist, Playlist.id == Feedback.playlist_id)
+                .where(Playlist.spotify_id == spotify_id)
+                .order_by(Feedback.id)
+            )]
+    finally:
+        engine.dispose()
+
+
 def test_thumbs_up_is_stored(page: Page, stack: Stack) -> None:
     open_app(page)
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)
+    emotion = page.locator("#verdict strong").inner_text()
     card = page.locator("#playlists li.card").first
     name = card.locator(".card-name").inner_text()
     spotify_id = card.get_attribute("data-playlist-id")
+    before = _votes(stack, spotify_id)
     up = card.get_by_role("button", name=f"I like {name}")
     with page.expect_response(lambda r: r.url.endswith("/feedback")) as info:
         up.click()
     assert info.value.status == 201
     expect(up).to_have_attribute("aria-pressed", "true")
     expect(card.get_by_role("status")).to_contain_text("Thanks")
+    assert _votes(stack, spotify_id)[len(before):] == [(1, emotion, "match")]
 
-    engine = sa.create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(Feedback.vote, Feedback.emotion, Feedback.strategy)
-                .join(Playlist, Playlist.id == Feedback.playlist_id)
-                .where(Playlist.spotify_id == spotify_id)
-            ).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 1, rows
-    vote, emotion, strategy = rows[0]
-    assert vote == 1
-    assert strategy == "match"
-    assert emotion == page.locator("#verdict strong").inner_text()
+
+def test_thumbs_down_after_a_re_rank_is_stored_for_that_strategy(page: Page, stack: Stack) -> None:
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    emotion = page.locator("#verdict strong").inner_text()
+    with page.expect_response(lambda r: "strategy=calm" in r.url):
+        page.get_by_role("radio", name="Calm me down").check()
+    expect(page.locator("#music-status")).to_contain_text("re-ranked")
+    card = page.locator("#playlists li.card").first
+    name = card.locator(".card-name").inner_text()
+    spotify_id = card.get_attribute("data-playlist-id")
+    before = _votes(stack, spotify_id)
+    down = card.get_by_role("button", name=f"Not for me: {name}")
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as info:
+        down.click()
+    assert info.value.status == 201
+    expect(down).to_have_attribute("aria-pressed", "true")
+    assert _votes(stack, spotify_id)[len(before):] == [(-1, emotion, "calm")]

@@ -73,8 +73,9 @@ export const api = {
   getAnalysis: (id) => request("GET", `/api/analyses/${enc(id)}`),
   getRecommendations: (id, strategy) =>
     request("GET", `/api/analyses/${enc(id)}/recommendations?strategy=${enc(strategy)}`),
-  sendFeedback: (id, playlistId, vote) =>
-    request("POST", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, vote } }),
+  // ``strategy`` names the list the person voted on (it may have been re-ranked).
+  sendFeedback: (id, playlistId, vote, strategy) =>
+    request("POST", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, vote, strategy } }),
   deleteAnalysis: (id) => request("DELETE", `/api/analyses/${enc(id)}`),
   getHistory: () => request("GET", "/api/history"),
   clearHistory: () => request("DELETE", "/api/history"),

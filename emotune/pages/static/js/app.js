@@ -283,7 +283,8 @@ async function changeStrategy() {
 async function vote(playlist, direction, card) {
   const status = card.querySelector(".vote-status");
   try {
-    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction);
+    const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
+    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, shown || chosenStrategy());
     for (const button of card.querySelectorAll(".vote")) {
       button.setAttribute("aria-pressed", String(button.dataset.vote === direction));
     }
