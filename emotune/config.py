@@ -122,7 +122,6 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
-        "worker_hijack_root_logger": False,
         # Redis redelivers an unacknowledged message after this; longer than the hard time limit.
         # (kombu's SQLAlchemy transport hands these options to create_engine, so none there.)
         "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},

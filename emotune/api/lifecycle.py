@@ -40,6 +40,9 @@ def enqueue(analysis: Analysis, jpeg: bytes) -> None:
             ANALYSE_TASK,
             args=[str(analysis.id), payload],
             queue=current_app.config["EMOTUNE_QUEUE"],
+            # Results live in our tables; not asking for one also keeps Celery from
+            # subscribing to the result store (which, when Redis is down, retries for ~20 s).
+            ignore_result=True,
             # What logs, events and `celery inspect` show instead of the image.
             argsrepr=repr([str(analysis.id), "<selfie omitted>"]),
             retry=True,

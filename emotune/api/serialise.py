@@ -8,6 +8,7 @@ from typing import Any
 from flask import url_for
 
 from emotune.models import Analysis, Face, as_utc
+from recognizer.pipeline import NO_FACE_TIPS
 
 TIMING_KEYS = ("queue", "decode", "detect", "classify", "recommend", "total")
 
@@ -19,11 +20,6 @@ CONFIDENCE_LABELS: tuple[tuple[float, str], ...] = (
     (0.0, "unsure"),
 )
 
-NO_FACE_TIPS = [
-    "Face the camera with your whole face in the frame.",
-    "Use even light from the front; avoid a bright window behind you.",
-    "Take off sunglasses or anything covering your face.",
-]
 
 
 def confidence_label(confidence: float) -> str:
@@ -57,7 +53,7 @@ def notice_json(analysis: Analysis) -> dict[str, Any] | None:
         return None
     notice: dict[str, Any] = {"code": analysis.notice_code, "message": analysis.notice_message}
     if analysis.notice_code == "no_face":
-        notice["tips"] = NO_FACE_TIPS
+        notice["tips"] = list(NO_FACE_TIPS)
     return notice
 
 

@@ -35,3 +35,16 @@ def test_libraries_never_import_flask() -> None:
         "import recognizer.pipeline, recognizer.images, recommender.service, recommender.seed, recommender.feedback"
     )
     assert "flask" not in modules
+
+
+def test_importing_the_tasks_loads_no_model(tmp_path: Path) -> None:
+    import os
+
+    # The prefork parent imports the tasks before forking: the model must wait for the child.
+    env = {**os.environ, "SECRET_KEY": "x", "EMOTUNE_INSTANCE_PATH": str(tmp_path)}
+    code = (
+        "import worker\nworker.celery_app.loader.import_default_modules()\n"
+        "from worker.model_cache import loaded_in_this_process\nassert not loaded_in_this_process()"
+    )
+    modules = imported_modules(code, env)
+    assert "ai_edge_litert.interpreter" not in modules

@@ -44,14 +44,6 @@ def background_jpeg() -> bytes:
     return out.getvalue()
 
 
-def test_importing_tasks_loads_no_model() -> None:
-    import worker.tasks  # noqa: F401
-    from worker.model_cache import loaded_in_this_process
-
-    # Importing happens in the prefork parent: the model must wait for the child.
-    assert not loaded_in_this_process()
-
-
 def test_face_photo_gives_done_analysis_with_faces_and_playlists(model_app: Flask, face_jpeg: bytes) -> None:
     analysis_id = new_analysis(model_app)
     assert run_task(model_app, analysis_id, face_jpeg) == "done"
