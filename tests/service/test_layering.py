@@ -48,3 +48,15 @@ def test_importing_the_tasks_loads_no_model(tmp_path: Path) -> None:
     )
     modules = imported_modules(code, env)
     assert "ai_edge_litert.interpreter" not in modules
+
+
+def test_worker_app_merges_the_catalogue_beat_schedule(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "SECRET_KEY": "x", "EMOTUNE_INSTANCE_PATH": str(tmp_path)}
+    code = (
+        "import worker\nfrom worker.catalogue_tasks import BEAT_SCHEDULE\n"
+        "assert worker.app is worker.celery_app\n"
+        "assert BEAT_SCHEDULE and all(worker.celery_app.conf.beat_schedule[k] == v for k, v in BEAT_SCHEDULE.items())"
+    )
+    imported_modules(code, env)
