@@ -1,0 +1,106 @@
+"""Quantised exports measured: ``python -m benchmarks.quantised --h5 ml/models/mobilenetv2_fer2013_1.h5``.
+
+Exports the Keras model as float32 (the served format), float16 weights, dynamic-range int8 and
+full int8 (calibrated on FER2013 training faces), then prints for each: file size, LiteRT time per
+face, and accuracy on the FER2013 test split as served (mirror averaging per the model's metadata).
+A quantised export is worth serving only if its accuracy drops by at most 0.5 points (issue 4).
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from recognizer.preprocess import faces_to_input
+
+REPO = Path(__file__).resolve().parents[1]
+FER = REPO.parent / "shared" / "data" / "fer2013"
+MAX_DROP_POINTS = 0.5
+
+
+def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
+    """The .tflite flatbuffer of ``model`` for one variant (float32, float16, dynamic_int8, int8)."""
+    import tensorflow as tf
+
+    # from_keras_model: converting a concrete function of a model loaded from .h5 dropped its weights
+    # (a 0.2 MB file) in TF 2.21; the Keras entry point captures them.
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if variant != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if variant == "int8":
+
+        def representative() -> Iterator[list[np.ndarray]]:
+            for face in calibration:
+                yield [faces_to_input([face])]
+
+        converter.representative_dataset = representative
+        # Float input and output stay, so the runtime's interface does not change.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter.convert()
+
+
+def per_face_ms(path: Path, faces: np.ndarray, threads: int) -> float:
+    """Median LiteRT milliseconds for one face (batch of 1)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+    times = []
+    for i in range(60):
+        interpreter.set_tensor(index, faces_to_input([faces[i % len(faces)]]))
+        started = time.perf_counter()
+        interpreter.invoke()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[10:])
+
+
+def main() -> None:
+    """Export every variant and print size, speed and accuracy against float32."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--h5", type=Path, required=True, help="the trained Keras model (.h5)")
+    parser.add_argument("--data", type=Path, default=FER)
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test faces (0: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import keras
+
+    from ml.datasets import load_split
+    from ml.evaluate import predict_dataset, uses_flip
+
+    model = keras.models.load_model(args.h5, compile=False)
+    test = load_split(args.data, "test")
+    images, labels = test.images, test.labels
+    if args.limit:
+        chosen = np.random.default_rng(0).permutation(len(labels))[: args.limit]
+        images, labels = images[chosen], labels[chosen]
+    calibration = load_split(args.data, "train").images[::100][:300]
+    flip = uses_flip(args.h5.with_suffix(".tflite")) if args.h5.with_suffix(".tflite").exists() else True
+    print(f"{args.h5.name}: {len(labels)} FER2013 test faces, mirror averaging {'on' if flip else 'off'}, "
+          f"LiteRT threads {args.threads}")
+    baseline: float | None = None
+    with tempfile.TemporaryDirectory() as scratch:
+        for variant in ("float32", "float16", "dynamic_int8", "int8"):
+            path = Path(scratch) / f"{variant}.tflite"
+            try:
+                path.write_bytes(convert(model, variant, calibration))
+            except Exception as exc:  # noqa: BLE001  a converter refusal is a result to report, not a crash
+                print(f"  {variant:13s} export failed: {exc}")
+                continue
+            accuracy = float((predict_dataset(path, images, flip=flip, threads=args.threads).argmax(1) == labels).mean())
+            baseline = accuracy if baseline is None else baseline
+            drop = (baseline - accuracy) * 100
+            verdict = "" if variant == "float32" else ("  usable" if drop <= MAX_DROP_POINTS else "  NOT usable (drop > 0.5)")
+            print(f"  {variant:13s} {path.stat().st_size / 2**20:6.1f} MiB  {per_face_ms(path, images, args.threads):6.2f} ms/face  "
+                  f"accuracy {accuracy * 100:6.2f}%  drop {drop:+.2f} pts{verdict}")
+
+
+if __name__ == "__main__":
+    main()
