@@ -97,3 +97,9 @@ def test_env_example_documents_every_variable() -> None:
 def test_flaskenv_names_the_app_and_env_is_ignored() -> None:
     assert "FLASK_APP=emotune" in (REPO_ROOT / ".flaskenv").read_text()
     assert ".env" in (REPO_ROOT / ".gitignore").read_text().split()
+
+
+def test_debug_runs_without_a_secret_key_using_a_throwaway_one(tmp_path: Path) -> None:
+    app = create_app(app_overrides(tmp_path / "instance", TESTING=False, DEBUG=True, SECRET_KEY=None))
+    assert app.debug and len(app.config["SECRET_KEY"]) == 64
+    assert not (tmp_path / "instance" / "secret_key").exists()
