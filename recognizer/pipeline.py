@@ -18,9 +18,10 @@ from recognizer.images import decode_image
 from recognizer.preprocess import faces_to_input
 from recognizer.runtime import Classifier, file_version, load_classifier, read_metadata
 
-# Decoding beyond this long side buys nothing: detection runs at 320 px and faces are read at
-# 48 px, so a 640 px image keeps every face we accept at or above the model's resolution.
-WORK_SIDE: Final = 640
+# Decoding beyond this long side buys nothing: detection runs at 320 px, where the smallest face it
+# finds (box ~52 px) becomes a crop of ~100 px here, still above the 48 px the model reads. 512 lets
+# a normalised 1024 px upload decode at exactly 1/2 scale (draft): 4.6 ms instead of 14.9 ms at 640.
+WORK_SIDE: Final = 512
 # One photo, one person's friends at most; bounds the batch (and the time) of a single call.
 MAX_FACES: Final = 8
 

@@ -96,8 +96,10 @@ def test_image_kinds(recognizer: Recognizer, kind: str) -> None:
     result = recognizer.analyse(data)
     _check_face_result(result, 1)
     reference = recognizer.analyse(encode(image.convert("L").convert("RGB"), "PNG")).faces[0]
-    # Faces are read in gray, so every kind of the same photo should read (almost) the same.
-    assert np.abs(np.subtract(result.faces[0].probabilities, reference.probabilities)).max() < 0.05
+    # Faces are read in gray, so every kind of the same photo should be found in the same place and
+    # read about the same (lossy JPEG/CMYK round trips move the box by a few pixels, hence 0.1).
+    assert all(abs(a - b) <= 8 for a, b in zip(result.faces[0].box, reference.box))
+    assert np.abs(np.subtract(result.faces[0].probabilities, reference.probabilities)).max() < 0.1
 
 
 def test_several_faces_are_classified_in_one_call_largest_first(recognizer: Recognizer) -> None:
