@@ -75,20 +75,21 @@ def open_image(data: bytes) -> Image.Image:
     return image
 
 
-def decode_image(data: bytes, work_side: int = MAX_SIDE) -> DecodedImage:
+def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = None) -> DecodedImage:
     """Decode ``data`` upright as RGB pixels whose long side is at most ``work_side``.
 
-    JPEGs larger than needed are decoded at 1/2, 1/4 or 1/8 scale (``draft``) so the long side is
-    still at least ``work_side``; the rest of the reduction is a resize.
+    JPEGs larger than needed are decoded at 1/2, 1/4 or 1/8 scale (``draft``) while the long side
+    stays at least ``min_side`` (default ``work_side``); any further reduction is a resize.
     """
     image = open_image(data)
     original_size = _upright_size(image)
+    floor = min(min_side or work_side, work_side)
     if image.format in ("JPEG", "MPO"):
         width, height = image.size
         long_side = max(width, height)
-        if long_side > work_side:
-            ratio = work_side / long_side
-            # draft keeps both sides at least the requested size, so the long side stays >= work_side
+        if long_side > floor:
+            ratio = floor / long_side
+            # draft keeps both sides at least the requested size, so the long side stays >= floor
             image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
     try:
         image.load()

@@ -99,6 +99,14 @@ def test_large_jpeg_is_decoded_at_reduced_size_with_draft() -> None:
     assert decoded.scale == pytest.approx(4.0)
 
 
+def test_draft_may_go_below_work_side_down_to_min_side() -> None:
+    data = encode(one_face_photo((1280, 960), side=480), "JPEG", quality=90)
+    assert decode_image(data, work_side=512).pixels.shape == (384, 512, 3)  # 1/2 decode, then resized
+    assert decode_image(data, work_side=512, min_side=320).pixels.shape == (240, 320, 3)  # 1/4 decode
+    png = encode(one_face_photo((1280, 960), side=480), "PNG")
+    assert decode_image(png, work_side=512, min_side=320).pixels.shape == (384, 512, 3)  # no draft for PNG
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [
