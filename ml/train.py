@@ -23,7 +23,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from recognizer.emotions import EMOTIONS
 
 from ml import augment, callbacks, metadata
-from ml.datasets import Dataset, load_split
+from ml.datasets import Dataset, DatasetError, load_split
 from ml.evaluate import predict_dataset
 from ml.export import export_tflite
 from ml.features import FrozenFeatures
@@ -129,6 +129,12 @@ def train(config: TrainConfig) -> TrainResult:
     test = limit_classes(load_split(config.data_dir, "test", full_train.name), config.limit_per_class, config.seed)
     console.print(f"dataset {full_train.name}: {len(full_train)} train and {len(test)} test images from {config.data_dir}")
 
+    val_count = int(np.ceil(len(full_train) * config.val_fraction))
+    if val_count < len(EMOTIONS):
+        raise DatasetError(
+            f"A validation share of {config.val_fraction} of {len(full_train)} training images is {val_count} images, "
+            f"but it needs at least one image of each of the {len(EMOTIONS)} classes: raise --val-fraction or add images."
+        )
     train_idx, val_idx = train_test_split(np.arange(len(full_train)), test_size=config.val_fraction,
                                           random_state=config.seed, stratify=full_train.labels)
     x_train, y_train = full_train.images[train_idx], full_train.labels[train_idx]

@@ -22,7 +22,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, fer2013_root: Path, imagen
     root = copy_small_folders(fer2013_root, tmp_path_factory.mktemp("data") / "fer2013", per_class=8)
     out = tmp_path_factory.mktemp("models")
     result = CliRunner().invoke(train_model, ["--data-dir", str(root), "--base-weights", str(imagenet_weights),
-                                              "--epochs", "1", "--views", "2", "--output-dir", str(out)])
+                                              "--epochs", "1", "--views", "2", "--val-fraction", "0.25",
+                                              "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
     return out
 
@@ -70,6 +71,15 @@ def test_evaluate_model_writes_the_same_report(trained: Path, tmp_path: Path) ->
     report = json.loads((tmp_path / "mobilenetv2_fer2013_1_fer2013_test_report.json").read_text())
     assert report["count"] == 56 and len(report["per_class"]) == 7
     assert (tmp_path / "mobilenetv2_fer2013_1_fer2013_test_confusion_matrix.png").is_file()
+
+
+def test_too_small_validation_split_is_a_clear_error(tmp_path: Path, fer2013_root: Path, imagenet_weights: Path) -> None:
+    from .conftest import copy_small_folders
+
+    root = copy_small_folders(fer2013_root, tmp_path / "fer2013", per_class=3)
+    result = CliRunner().invoke(train_model, ["--data-dir", str(root), "--base-weights", str(imagenet_weights)])
+    assert result.exit_code != 0
+    assert "--val-fraction" in result.output and "at least one image of each of the 7 classes" in result.output
 
 
 def test_missing_weights_is_a_clear_cli_error(tmp_path: Path, fer2013_root: Path) -> None:
