@@ -7,20 +7,21 @@ from typing import Any
 
 import numpy as np
 
+from recognizer.runtime import KerasClassifier, LiteRTClassifier
+
 from ml.augment import mirror
 from ml.datasets import load_split
-from ml.features import LiteRTBatchRunner, run_on_faces
+from ml.features import run_on_faces
 from ml.report import compute_metrics, print_metrics, write_report
 
 
 def model_runner(model_path: Path, threads: int = 2) -> Callable[[np.ndarray], np.ndarray]:
     """A batch -> probabilities function for a .tflite or .h5 model file."""
+    # The serving runtime's classes, without its metadata check: training evaluates its export
+    # before the metadata is written.
     if model_path.suffix == ".tflite":
-        return LiteRTBatchRunner(model_path, threads)
-    import keras  # only the .h5 path needs TensorFlow
-
-    model = keras.models.load_model(model_path, compile=False)
-    return lambda batch: np.asarray(model(batch, training=False))
+        return LiteRTClassifier(model_path, threads).predict
+    return KerasClassifier(model_path).predict
 
 
 def predict_dataset(model_path: Path | str, images: np.ndarray, flip: bool, threads: int = 2,

@@ -12,34 +12,14 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 from tqdm import tqdm
 
 from recognizer.preprocess import faces_to_input
+from recognizer.runtime import LiteRTClassifier
 
 from ml.export import export_tflite
 
 BATCH = 64
-
-
-class LiteRTBatchRunner:
-    """A LiteRT interpreter that accepts batches of any size (input resized when the size changes)."""
-
-    def __init__(self, model_path: Path | str, threads: int = 2) -> None:
-        self.interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
-        self.input = self.interpreter.get_input_details()[0]["index"]
-        self.output = self.interpreter.get_output_details()[0]["index"]
-        self.batch_size = -1
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Run the model on a float32 batch and return a copy of its output."""
-        if len(batch) != self.batch_size:
-            self.interpreter.resize_tensor_input(self.input, list(batch.shape))
-            self.interpreter.allocate_tensors()
-            self.batch_size = len(batch)
-        self.interpreter.set_tensor(self.input, batch)
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output).copy()
 
 
 def batches(count: int, size: int = BATCH) -> Iterator[slice]:
@@ -64,7 +44,7 @@ class FrozenFeatures:
     def __init__(self, frozen_part: keras.Model, threads: int = 2) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="emotune-frozen-")
         path = export_tflite(frozen_part, Path(self._tmp.name) / "frozen.tflite")
-        self.runner = LiteRTBatchRunner(path, threads)
+        self.runner = LiteRTClassifier(path, threads).predict
 
     def compute(self, faces: np.ndarray, label: str | None = None) -> np.ndarray:
         """Frozen-part outputs for (N, 48, 48) faces, stored as float16 to halve the cache's memory."""
