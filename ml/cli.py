@@ -29,13 +29,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
               help="Where the model, its metadata, the .tflite export and the report go.")
 @click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8),
               help="Augmented views cached per training image (1: original only, 2: + mirror, more: + random affine).")
+@click.option("--batchnorm", type=click.Choice(["moving", "batch"]), default="moving", show_default=True,
+              help="How the trainable BatchNorm layers normalise while training: batch statistics, or their fixed "
+                   "moving (ImageNet) statistics as in Keras's fine-tuning guide (scale and offset still train).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="CPU threads for LiteRT.")
 @click.option("--time-budget", "time_budget", default=None, type=click.FloatRange(1),
               help="Minutes of training after which no new epoch starts (best weights are kept).")
 @click.option("--limit-per-class", default=None, type=click.IntRange(1), help="Use at most N images per class (quick runs).")
 def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
                 val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
-                views: int, threads: int, time_budget: float | None, limit_per_class: int | None) -> None:
+                views: int, batchnorm: str, threads: int, time_budget: float | None, limit_per_class: int | None) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
     from ml.datasets import DatasetError
     from ml.train import TrainConfig, train
@@ -44,7 +47,7 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
     config = TrainConfig(data_dir=data_dir, dataset_name=dataset_name, epochs=epochs, batch_size=batch_size,
                          learning_rate=learning_rate, val_fraction=val_fraction, seed=seed,
                          base_weights=str(base_weights) if base_weights else None, pretrained=not no_pretrained,
-                         output_dir=output_dir, views=views, threads=threads, time_budget_minutes=time_budget,
+                         output_dir=output_dir, views=views, batchnorm_inference=batchnorm == "moving", threads=threads, time_budget_minutes=time_budget,
                          limit_per_class=limit_per_class)
     try:
         train(config)

@@ -37,9 +37,29 @@ class PlanModel:
         """Sub-model from the image to the last frozen layer's output (deterministic at inference)."""
         return keras.Model(self.model.input, self.boundary_layer.output, name="frozen_base")
 
-    def trainable_part(self) -> keras.Model:
-        """Sub-model from the frozen part's output to the class probabilities; shares the weights."""
+    def trainable_part(self, batchnorm_inference: bool = False) -> keras.Model:
+        """Sub-model from the frozen part's output to the class probabilities; shares the weights.
+
+        With ``batchnorm_inference`` the trainable BatchNormalization layers normalise with their
+        moving (ImageNet) statistics while training too, as Keras's fine-tuning guide advises; their
+        scale and offset still train. Otherwise they use batch statistics and update the moving ones.
+        """
+        if batchnorm_inference:
+            for layer in self.model.layers[self.frozen_count:]:
+                if isinstance(layer, layers.BatchNormalization):
+                    keep_in_inference_mode(layer)
         return keras.Model(self.boundary_layer.output, self.model.output, name="trainable_top")
+
+
+def keep_in_inference_mode(layer: keras.layers.Layer) -> None:
+    """Make ``layer`` ignore the ``training`` flag of the model calling it (its weights stay trainable).
+
+    Keras hands a functional model's ``training`` flag to every layer that declares the argument,
+    overriding even an explicit ``training=False`` recorded in the graph; a layer that no longer
+    declares it is called with ``training=None``, which BatchNormalization treats as inference.
+    """
+    layer._call_has_training_arg = False
+    layer._call_context_args = set()
 
 
 def frozen_layer_count(base_layer_count: int) -> int:

@@ -49,6 +49,7 @@ class TrainConfig:
     pretrained: bool = True
     output_dir: Path = Path("ml/models")
     views: int = 4
+    batchnorm_inference: bool = True
     threads: int = 2
     time_budget_minutes: float | None = None
     limit_per_class: int | None = None
@@ -164,7 +165,7 @@ def train(config: TrainConfig) -> TrainResult:
     cache_seconds = time.monotonic() - cache_started
     console.print(f"frozen-part features cached in {cache_seconds:.0f} s ({train_features.nbytes / 2**30:.2f} GiB)")
 
-    top = plan.trainable_part()
+    top = plan.trainable_part(config.batchnorm_inference)
     compile_model(top, config.learning_rate)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = next_model_path(config.output_dir, full_train.name)

@@ -6,7 +6,7 @@ import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
 from ml import callbacks
-from ml.model import build_model, frozen_layer_count
+from ml.model import build_model, compile_model, frozen_layer_count
 from recognizer.emotions import EMOTIONS
 
 
@@ -66,3 +66,27 @@ def test_class_weights_are_sklearn_balanced() -> None:
     # balanced: n_samples / (n_classes * count)
     np.testing.assert_allclose(weights, len(labels) / (7 * np.bincount(labels)))
     assert weights.argmax() == 1 and weights.argmin() == 3
+
+
+@pytest.mark.parametrize("batchnorm_inference", [False, True])
+def test_trainable_batchnorm_modes(batchnorm_inference: bool) -> None:
+    plan = build_model(weights=None)
+    top = plan.trainable_part(batchnorm_inference)
+    bn = next(layer for layer in top.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert bn.trainable
+    moving, gamma = np.array(bn.moving_mean), np.array(bn.gamma)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 3, (64, *top.input_shape[1:])).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 7, 64), 7)
+    compile_model(top)
+    top.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    # Scale and offset train in both modes; the moving statistics move only with batch statistics.
+    assert np.abs(np.array(bn.gamma) - gamma).max() > 0
+    moved = np.abs(np.array(bn.moving_mean) - moving).max()
+    assert (moved == 0) if batchnorm_inference else (moved > 0)
+    if batchnorm_inference:
+        # Only the dropout differs between training and inference now.
+        dropout = plan.model.get_layer("head_dropout")
+        rate, dropout.rate = dropout.rate, 0.0
+        np.testing.assert_allclose(top(x[:4], training=True), top(x[:4], training=False), atol=1e-5)
+        dropout.rate = rate
