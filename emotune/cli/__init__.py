@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    """Add the catalogue, training and serve commands to ``app.cli``."""
-    from emotune.cli import catalogue, serve, training
+    """Add the catalogue and serve commands to ``app.cli`` (the model commands are Flask plugin
+    commands, declared in pyproject.toml, so they work without building the app)."""
+    from emotune.cli import catalogue, serve
 
-    for module in (catalogue, training, serve):
+    for module in (catalogue, serve):
         for command in module.COMMANDS:
             app.cli.add_command(command)
