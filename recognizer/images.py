@@ -22,6 +22,10 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEB
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
+# Uploads are re-encoded at this long side: the recognizer reads at most 512 px (detection runs at
+# 320), so more pixels would only cost decode time in the web process and the worker, and keep more
+# of a person's photo in the broker than the analysis needs.
+UPLOAD_SIDE: Final = 640
 # Pillow's own decompression-bomb limit (about 89 megapixels) is the limit we enforce.
 MAX_PIXELS: Final = Image.MAX_IMAGE_PIXELS or 89_478_485
 JPEG_QUALITY: Final = 90
@@ -113,9 +117,18 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = 
     return DecodedImage(pixels=np.asarray(rgb), original_size=original_size)
 
 
-def normalise_upload(data: bytes, max_side: int = MAX_SIDE) -> bytes:
-    """Validate an upload and return a clean JPEG: upright, RGB, long side <= ``max_side``, no metadata.
+@dataclass(frozen=True)
+class NormalisedUpload:
+    """A clean JPEG of an upload plus the (width, height) of the upright original it was made from."""
 
+    jpeg: bytes
+    original_size: tuple[int, int]
+
+
+def normalise_upload(data: bytes, max_side: int = UPLOAD_SIDE) -> NormalisedUpload:
+    """Validate an upload and make a clean JPEG: upright, RGB, long side <= ``max_side``, no metadata.
+
+    The original's upright size comes along so that face boxes can be given in its coordinates.
     Raises ImageRejected (codes ``empty_file``, ``not_an_image``, ``unsupported_format``,
     ``truncated_image``, ``image_too_large``, ``image_too_small``) with a message saying what to do.
     """
@@ -123,7 +136,7 @@ def normalise_upload(data: bytes, max_side: int = MAX_SIDE) -> bytes:
     out = io.BytesIO()
     # A fresh image from raw pixels: no EXIF, ICC, XMP or comments can survive the re-encode.
     Image.fromarray(decoded.pixels, "RGB").save(out, "JPEG", quality=JPEG_QUALITY)
-    return out.getvalue()
+    return NormalisedUpload(out.getvalue(), decoded.original_size)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -95,16 +95,20 @@ class Recognizer:
         flip = bool(read_metadata(path).get("serving", {}).get("test_time_flip", True))
         return cls(classifier, model_name=path.stem, model_version=file_version(path), test_time_flip=flip)
 
-    def analyse(self, data: bytes) -> RecognitionResult:
-        """Find and classify every face in an image; raises ImageRejected for unusable images."""
+    def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
+        """Find and classify every face in an image; raises ImageRejected for unusable images.
+
+        Boxes are in the coordinates of ``data``'s upright image, or of ``original_size`` (width,
+        height) when ``data`` is a resized copy of a larger original, as a normalised upload is.
+        """
         started = time.perf_counter()
         decoded = decode_image(data, work_side=WORK_SIDE, min_side=DETECT_SIDE)
         decoded_at = time.perf_counter()
 
-        width, height = decoded.original_size
-        scale = decoded.scale
+        width, height = original_size or decoded.original_size
+        scale = width / decoded.pixels.shape[1]
         kept, ignored = [], []
-        for face in detect_faces(decoded.pixels, detect_side=DETECT_SIDE):
+        for face in detect_faces(decoded.pixels):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             # Judged where the crop is cut (the decoded pixels): that is the detail the model gets.

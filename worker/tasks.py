@@ -99,11 +99,15 @@ def store_recognition(analysis: Analysis, result: RecognitionResult, model_name:
         analysis.notice_message = result.no_face_reason
 
 
-def run_analysis(analysis: Analysis, image: bytes) -> None:
-    """Recognizer, then recommender; stores every stage so a poll sees progress."""
+def run_analysis(analysis: Analysis, image: bytes, original_size: tuple[int, int] | None = None) -> None:
+    """Recognizer, then recommender; stores every stage so a poll sees progress.
+
+    ``original_size`` is the upload's upright (width, height) before normalisation: boxes and the
+    reported image size are given in it.
+    """
     config = current_app.config
     recognizer = get_recognizer(config)
-    result = recognizer.analyse(image)
+    result = recognizer.analyse(image, original_size)
     store_recognition(analysis, result, recognizer.model_name, recognizer.model_version)
     timings: dict[str, float] = {"queue": _ms(analysis.created_at, analysis.started_at or utcnow())}
     timings.update({key: round(value, 1) for key, value in result.timings_ms.items()})
@@ -126,8 +130,11 @@ def run_analysis(analysis: Analysis, image: bytes) -> None:
 
 @shared_task(bind=True, name="worker.tasks.analyse_selfie", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
-def analyse_selfie(self: Any, analysis_id: str, image_b64: str) -> str:
-    """Analyse one queued selfie and store faces, timings and playlists; returns the final status."""
+def analyse_selfie(self: Any, analysis_id: str, image_b64: str, original_size: list[int] | None = None) -> str:
+    """Analyse one queued selfie and store faces, timings and playlists; returns the final status.
+
+    ``original_size`` ([width, height] of the upload) is absent in messages queued by older versions.
+    """
     try:
         key = uuid.UUID(analysis_id)
     except ValueError:
@@ -142,7 +149,7 @@ def analyse_selfie(self: Any, analysis_id: str, image_b64: str) -> str:
         except (binascii.Error, ValueError):
             analysis.fail("invalid_message", "The photo did not reach the worker intact. Please upload it again.")
         else:
-            run_analysis(analysis, image)
+            run_analysis(analysis, image, _size(original_size))
     except ModelUnavailable as exc:
         db.session.rollback()
         log.error("Analysis %s: model unavailable: %s", key, exc.message)
@@ -168,6 +175,13 @@ def analyse_selfie(self: Any, analysis_id: str, image_b64: str) -> str:
         analysis.fail("internal_error", "Something went wrong while analysing the photo. Please try again.")
     db.session.commit()
     return analysis.status
+
+
+def _size(value: list[int] | None) -> tuple[int, int] | None:
+    """A task argument's [width, height] as a tuple, or None when absent or malformed."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 @shared_task(name="worker.tasks.ping", ignore_result=False, acks_late=False)

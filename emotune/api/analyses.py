@@ -77,14 +77,14 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
         )
     strategy = check_strategy(request.form.get("strategy"))
     try:
-        jpeg = normalise_upload(upload.read())
+        normalised = normalise_upload(upload.read())
     except ImageRejected as exc:
         raise ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message) from None
     analysis = Analysis(status="queued", stage="queued", strategy=strategy, session_key=history_key(create=True))
     db.session.add(analysis)
     db.session.commit()
     try:
-        enqueue(analysis, jpeg)
+        enqueue(analysis, normalised)
     except QueueUnavailable:
         raise ApiError(
             503,

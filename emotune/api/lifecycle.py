@@ -16,6 +16,7 @@ from flask import current_app
 
 from emotune.extensions import db
 from emotune.models import Analysis, as_utc, utcnow
+from recognizer.images import NormalisedUpload
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +33,20 @@ def _celery() -> Celery:
     return current_app.extensions["celery"]
 
 
-def enqueue(analysis: Analysis, jpeg: bytes) -> None:
+def enqueue(analysis: Analysis, upload: NormalisedUpload) -> None:
     """Send the analysis to the worker; the selfie travels only inside the task message."""
-    payload = base64.b64encode(jpeg).decode("ascii")
+    payload = base64.b64encode(upload.jpeg).decode("ascii")
+    size = list(upload.original_size)
     try:
         _celery().send_task(
             ANALYSE_TASK,
-            args=[str(analysis.id), payload],
+            args=[str(analysis.id), payload, size],
             queue=current_app.config["EMOTUNE_QUEUE"],
             # Results live in our tables; not asking for one also keeps Celery from
             # subscribing to the result store (which, when Redis is down, retries for ~20 s).
             ignore_result=True,
             # What logs, events and `celery inspect` show instead of the image.
-            argsrepr=repr([str(analysis.id), "<selfie omitted>"]),
+            argsrepr=repr([str(analysis.id), "<selfie omitted>", size]),
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )

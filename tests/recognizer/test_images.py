@@ -9,20 +9,22 @@ import pytest
 from PIL import Image
 
 from recognizer.errors import ImageRejected
-from recognizer.images import decode_image, normalise_upload
+from recognizer.images import UPLOAD_SIDE, decode_image, normalise_upload
 
 from tests.recognizer.photos import encode, one_face_photo
 
 
 def _decoded(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(normalise_upload(data)))
+    return Image.open(io.BytesIO(normalise_upload(data).jpeg))
 
 
-def test_normalise_returns_plain_rgb_jpeg_within_max_side() -> None:
+def test_normalise_returns_plain_rgb_jpeg_within_max_side_and_the_original_size() -> None:
     data = encode(one_face_photo((2000, 1500), side=800), "JPEG", quality=92)
-    out = Image.open(io.BytesIO(normalise_upload(data)))
+    normalised = normalise_upload(data)
+    out = Image.open(io.BytesIO(normalised.jpeg))
     assert out.format == "JPEG" and out.mode == "RGB"
-    assert out.size == (1024, 768)
+    assert out.size == (UPLOAD_SIDE, UPLOAD_SIDE * 3 // 4)
+    assert normalised.original_size == (2000, 1500)
 
 
 def test_normalise_drops_all_metadata() -> None:
@@ -30,7 +32,7 @@ def test_normalise_drops_all_metadata() -> None:
     exif[0x010F] = "SecretCam"  # Make
     exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude
     data = encode(one_face_photo(), "JPEG", exif=exif.tobytes(), comment=b"private note")
-    out = normalise_upload(data)
+    out = normalise_upload(data).jpeg
     assert b"SecretCam" not in out and b"private note" not in out
     assert not Image.open(io.BytesIO(out)).getexif()
 

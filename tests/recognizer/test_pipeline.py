@@ -8,6 +8,7 @@ from PIL import Image
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ImageRejected
+from recognizer.images import normalise_upload
 from recognizer.pipeline import NO_FACE_TIPS, Recognizer, RecognitionResult
 from recognizer.runtime import file_version
 
@@ -59,6 +60,16 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
     assert large.image_size == (1280, 960)
     for a, b in zip(large.faces[0].box, small.faces[0].box):
         assert abs(a - 2 * b) <= 8
+
+
+def test_normalised_upload_boxes_in_the_uploads_coordinates(recognizer: Recognizer) -> None:
+    original = encode(one_face_photo((2000, 1500), side=800), quality=95)
+    upload = normalise_upload(original)
+    direct = recognizer.analyse(original)
+    via_upload = recognizer.analyse(upload.jpeg, upload.original_size)
+    assert via_upload.image_size == direct.image_size == (2000, 1500)
+    for a, b in zip(via_upload.faces[0].box, direct.faces[0].box):
+        assert abs(a - b) <= 12
 
 
 def test_same_face_same_result_whatever_the_photo_size(recognizer: Recognizer) -> None:

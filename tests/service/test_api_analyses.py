@@ -54,7 +54,7 @@ def test_selfie_is_not_written_to_the_database(app: Flask, client: FlaskClient, 
 
     assert post_photo(client, face_jpeg).status_code == 202
     stored = (Path(app.instance_path) / "emotune.sqlite").read_bytes()
-    normalised = normalise_upload(face_jpeg)
+    normalised = normalise_upload(face_jpeg).jpeg
     for needle in (face_jpeg[200:264], normalised[200:264]):
         assert needle not in stored
 

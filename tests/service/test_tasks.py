@@ -29,11 +29,11 @@ def new_analysis(app: Flask, **fields: object) -> str:
         return str(analysis.id)
 
 
-def run_task(app: Flask, analysis_id: str, image: bytes) -> str:
+def run_task(app: Flask, analysis_id: str, image: bytes, original_size: list[int] | None = None) -> str:
     from worker.tasks import analyse_selfie
 
     with app.app_context():
-        return analyse_selfie.run(analysis_id, base64.b64encode(image).decode())
+        return analyse_selfie.run(analysis_id, base64.b64encode(image).decode(), original_size)
 
 
 def background_jpeg() -> bytes:
@@ -64,6 +64,22 @@ def test_face_photo_gives_done_analysis_with_faces_and_playlists(model_app: Flas
     playlists = body["recommendations"]["playlists"]
     assert playlists and body["recommendations"]["strategy"] == body["strategy"]
     assert all(p["embed_url"].startswith("https://open.spotify.com/embed/playlist/") for p in playlists)
+
+
+def test_boxes_and_image_size_are_in_the_uploads_original_coordinates(model_app: Flask, face_jpeg: bytes) -> None:
+    from recognizer.images import normalise_upload
+
+    plain_id, scaled_id = new_analysis(model_app), new_analysis(model_app)
+    assert run_task(model_app, plain_id, face_jpeg) == "done"
+    normalised = normalise_upload(face_jpeg).jpeg
+    # As if the web process had shrunk a photo twice the size: boxes come back in the larger frame.
+    assert run_task(model_app, scaled_id, normalised, [1280, 960]) == "done"
+    client = model_app.test_client()
+    plain = client.get(f"/api/analyses/{plain_id}").get_json()
+    scaled = client.get(f"/api/analyses/{scaled_id}").get_json()
+    assert scaled["image"] == {"width": 1280, "height": 960}
+    for key in ("x", "y", "width", "height"):
+        assert abs(scaled["faces"][0]["box"][key] - 2 * plain["faces"][0]["box"][key]) <= 8
 
 
 def test_running_twice_gives_one_result(model_app: Flask, face_jpeg: bytes) -> None:
