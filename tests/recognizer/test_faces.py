@@ -45,8 +45,8 @@ def test_no_face_in_a_faceless_photo() -> None:
 def test_box_is_in_the_callers_coordinates_when_detecting_downscaled() -> None:
     small = _rgb(one_face_photo((640, 480), side=256))
     big = _rgb(Image.fromarray(small).resize((1280, 960), Image.Resampling.BICUBIC))
-    box_small = detect_faces(small, detect_side=320)[0].box
-    box_big = detect_faces(big, detect_side=320)[0].box
+    box_small = detect_faces(small, sides=(320,))[0].box
+    box_big = detect_faces(big, sides=(320,))[0].box
     assert abs(box_big.x - 2 * box_small.x) <= 6 and abs(box_big.w - 2 * box_small.w) <= 8
 
 
@@ -87,3 +87,12 @@ def test_box_helpers() -> None:
     box = Box(-10, 5, 50, 40)
     assert box.clipped(30, 100) == Box(0, 5, 30, 40)
     assert box.scaled(2.0) == Box(-20, 10, 100, 80)
+
+
+def test_small_face_missed_by_the_coarse_pass_is_found_by_the_finer_one() -> None:
+    image = _rgb(photo([(fer_face(3), (300, 200), 64)], size=(640, 480)))
+    assert detect_faces(image, sides=(160,)) == []
+    faces = detect_faces(image)
+    assert len(faces) == 1
+    box = faces[0].box
+    assert 300 <= box.x + box.w / 2 <= 364 and 200 <= box.y + box.h / 2 <= 264
