@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from recommender.models import Feedback, MoodProfile, Playlist, PlaylistLink
 from recommender.ranking import Votes, rank_value
@@ -75,6 +75,8 @@ def _links(session: Session, emotion: str, strategy: str | None, now: datetime) 
             or_(Playlist.expires_at.is_(None), Playlist.expires_at > now),
         )
         .order_by(PlaylistLink.rank, PlaylistLink.id)
+        # The join already reads each playlist: fill link.playlist from it instead of one query per link.
+        .options(contains_eager(PlaylistLink.playlist))
     )
     if strategy is not None:
         query = query.where(PlaylistLink.strategy == strategy)

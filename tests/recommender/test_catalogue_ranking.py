@@ -200,3 +200,20 @@ def test_vote_validation(seeded: Session) -> None:
     with pytest.raises(UnknownStrategy):
         record_vote(seeded, "37i9dQZF1DX7qK8ma5wgG1", "Sad", "loud", 1)
     assert seeded.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+def test_recommend_reads_the_catalogue_in_a_fixed_number_of_queries(seeded: Session) -> None:
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = seeded.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        seeded.expire_all()
+        recs = recommend(seeded, emotion="Happy", strategy="match", limit=4)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert recs and all(rec.name for rec in recs)
+    # Links with their playlists, the mood profile, the votes: not one more query per playlist.
+    assert len(statements) <= 3, statements
