@@ -15,7 +15,10 @@ const STAGE_WORDS = {
   done: "Done.",
 };
 const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
-const POLL_START_MS = 300;
+// An analysis takes well under 100 ms of server time, so the first polls come quickly; the
+// backoff keeps a slow or queued analysis from costing many requests.
+const POLL_START_MS = 40;
+const POLL_GROWTH = 1.5;
 const POLL_MAX_MS = 3000;
 const POLL_GIVE_UP_MS = 120000;
 const POLL_MAX_MISSES = 4;
@@ -207,7 +210,7 @@ async function poll(id, run) {
       const transient = error.status === 0 || error.status >= 500;
       if (!transient || ++misses > POLL_MAX_MISSES) throw error;
       await sleep(delay);
-      delay = Math.min(delay * 1.6, POLL_MAX_MS);
+      delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
       continue;
     }
     if (run !== state.run) return null;
@@ -221,7 +224,7 @@ async function poll(id, run) {
       throw new ApiError("timeout", "The analysis is taking much longer than usual. Try again in a moment.", 0);
     }
     await sleep(delay);
-    delay = Math.min(delay * 1.6, POLL_MAX_MS);
+    delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
   }
 }
 
