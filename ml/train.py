@@ -49,7 +49,7 @@ class TrainConfig:
     pretrained: bool = True
     output_dir: Path = Path("ml/models")
     views: int = 4
-    batchnorm_inference: bool = True
+    batchnorm_inference: bool = False
     threads: int = 2
     time_budget_minutes: float | None = None
     limit_per_class: int | None = None
