@@ -9,9 +9,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -43,12 +40,7 @@ class LiteRTClassifier:
         from ai_edge_litert.interpreter import Interpreter  # keeps `import recognizer` cheap
 
         try:
-            with _quiet_native_stderr():
-                # XNNPACK's newest kernels: 4.2 instead of 4.8 ms per face on this model and CPU. The
-                # option also sets a flag XNNPACK now calls deprecated and reports as "ERROR" on
-                # stderr; that line (and only this constructor's output) is kept out of the logs.
-                self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads,
-                                                experimental_default_delegate_latest_features=True)
+            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"LiteRT could not load {path}: {exc}") from exc
         inputs = self._interpreter.get_input_details()
@@ -75,20 +67,6 @@ class LiteRTClassifier:
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
         self._interpreter.invoke()
         return np.array(self._interpreter.get_tensor(self._output))
-
-
-@contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Send what native code writes to file descriptor 2 to /dev/null for the duration."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 class KerasClassifier:
