@@ -48,8 +48,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
     config = TrainConfig(data_dir=data_dir, dataset_name=dataset_name, epochs=epochs, batch_size=batch_size,
                          learning_rate=learning_rate, val_fraction=val_fraction, seed=seed,
                          base_weights=str(base_weights) if base_weights else None, pretrained=not no_pretrained,
-                         output_dir=output_dir, views=views, batchnorm_inference=batchnorm == "moving", threads=threads, time_budget_minutes=time_budget,
-                         limit_per_class=limit_per_class)
+                         output_dir=output_dir, views=views, batchnorm_inference=batchnorm == "moving",
+                         threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class)
     try:
         train(config)
     except (DatasetError, WeightsUnavailable) as error:

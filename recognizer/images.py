@@ -22,9 +22,9 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEB
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
-# Uploads are re-encoded at this long side: the recognizer reads at most 512 px (detection runs at
-# 320), so more pixels would only cost decode time in the web process and the worker, and keep more
-# of a person's photo in the broker than the analysis needs.
+# Uploads are re-encoded at this long side: the recognizer reads at most 512 px (and detects at
+# 320 px at most), so more pixels would only cost decode time in the web process and the worker,
+# and keep more of a person's photo in the broker than the analysis needs.
 UPLOAD_SIDE: Final = 640
 # Pillow's own decompression-bomb limit (about 89 megapixels) is the limit we enforce.
 MAX_PIXELS: Final = Image.MAX_IMAGE_PIXELS or 89_478_485
@@ -43,7 +43,11 @@ class DecodedImage:
     @property
     def scale(self) -> float:
         """Factor from ``pixels`` coordinates to original image coordinates."""
-        return self.original_size[0] / self.pixels.shape[1]
+        return self.scale_to(self.original_size[0])
+
+    def scale_to(self, width: int) -> float:
+        """Factor from ``pixels`` coordinates to those of a copy of the image ``width`` pixels wide."""
+        return width / self.pixels.shape[1]
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -106,7 +106,7 @@ class Recognizer:
         decoded_at = time.perf_counter()
 
         width, height = original_size or decoded.original_size
-        scale = width / decoded.pixels.shape[1]
+        scale = decoded.scale_to(width)
         kept, ignored = [], []
         for face in detect_faces(decoded.pixels):
             shown = face.box.scaled(scale).clipped(width, height)
