@@ -17,6 +17,7 @@ from recognizer.preprocess import faces_to_input
 
 from ml.augment import mirror
 from ml.features import FrozenFeatures
+from ml.fused_batchnorm import fused_batchnorm
 from ml.model import build_model, compile_model
 from ml.train import CachedViews
 
@@ -79,8 +80,9 @@ def run(faces: np.ndarray, labels: np.ndarray, weights: str | None, batch_size: 
     frozen.close()
     top = fast.trainable_part()
     compile_model(top)
-    _timed_fit(top, CachedViews(cached[:, warm], targets[warm], batch_size, 0))
-    fast_seconds = _timed_fit(top, CachedViews(cached, targets, batch_size, 0))
+    with fused_batchnorm(top):
+        _timed_fit(top, CachedViews(cached[:, warm], targets[warm], batch_size, 0))
+        fast_seconds = _timed_fit(top, CachedViews(cached, targets, batch_size, 0))
     count = len(faces)
     return BenchmarkResult(count, plain_seconds / count * 1000, cache_seconds / count * 1000, fast_seconds / count * 1000)
 

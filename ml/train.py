@@ -27,6 +27,7 @@ from ml.datasets import Dataset, DatasetError, load_split
 from ml.evaluate import predict_dataset
 from ml.export import export_tflite
 from ml.features import FrozenFeatures
+from ml.fused_batchnorm import fused_batchnorm
 from ml.model import build_model, compile_model
 from ml.report import compute_metrics, print_metrics, write_report
 from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
@@ -174,14 +175,15 @@ def train(config: TrainConfig) -> TrainResult:
     budget = callbacks.TimeBudget(config.time_budget_minutes)
     targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
     fit_started = time.monotonic()
-    history = top.fit(
-        CachedViews(train_features, targets, config.batch_size, config.seed),
-        validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
-        epochs=config.epochs,
-        class_weight=class_weights,
-        callbacks=[*callbacks.plan_callbacks(str(history_csv)), budget, callbacks.EpochProgress(config.epochs)],
-        verbose=2,
-    )
+    with fused_batchnorm(top):
+        history = top.fit(
+            CachedViews(train_features, targets, config.batch_size, config.seed),
+            validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
+            epochs=config.epochs,
+            class_weight=class_weights,
+            callbacks=[*callbacks.plan_callbacks(str(history_csv)), budget, callbacks.EpochProgress(config.epochs)],
+            verbose=2,
+        )
     fit_seconds = time.monotonic() - fit_started
     del train_features, val_features
     epochs_run = len(history.history["loss"])
