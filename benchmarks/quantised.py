@@ -1,7 +1,8 @@
 """Quantised exports measured: ``python -m benchmarks.quantised --h5 ml/models/mobilenetv2_fer2013_1.h5``.
 
 Exports the Keras model as float32 (the served format), float16 weights, dynamic-range int8 and
-full int8 (calibrated on FER2013 training faces), then prints for each: file size, LiteRT time per
+full int8 (calibrated on FER2013 training faces), and full int8 with the layers that quantise worst
+(by TensorFlow's quantisation debugger) kept in float32, then prints for each: file size, LiteRT time per
 face, and accuracy on the FER2013 test split as served (mirror averaging per the model's metadata).
 A quantised export is worth serving only if its accuracy drops by at most 0.5 points (issue 4).
 """
@@ -34,15 +35,56 @@ def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
-
-        def representative() -> Iterator[list[np.ndarray]]:
-            for face in calibration:
-                yield [faces_to_input([face])]
-
-        converter.representative_dataset = representative
-        # Float input and output stay, so the runtime's interface does not change.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+        _calibrate_int8(converter, calibration)
     return converter.convert()
+
+
+def _calibrate_int8(converter: object, calibration: np.ndarray) -> None:
+    """Full int8 with float input and output (so the runtime's interface does not change)."""
+    import tensorflow as tf
+
+    def representative() -> Iterator[list[np.ndarray]]:
+        for face in calibration:
+            yield [faces_to_input([face])]
+
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+
+
+def worst_quantised_layers(model: object, calibration: np.ndarray) -> list[str]:
+    """Tensor names of the int8 model, worst first by quantisation error (RMSE in units of the scale).
+
+    TensorFlow's quantisation debugger runs float and int8 side by side on the calibration faces.
+    """
+    import csv
+    import io
+
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    _calibrate_int8(converter, calibration)
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter,
+                                                         debug_dataset=converter.representative_dataset)
+    debugger.run()
+    dump = io.StringIO()
+    debugger.layer_statistics_dump(dump)
+    rows = list(csv.DictReader(io.StringIO(dump.getvalue())))
+    rows.sort(key=lambda r: -np.sqrt(float(r["mean_squared_error"])) / float(r["scale"]))
+    return [r["tensor_name"] for r in rows]
+
+
+def selective_int8(model: object, calibration: np.ndarray, float_layers: list[str]) -> bytes:
+    """int8 everywhere except ``float_layers``, which stay float32."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    _calibrate_int8(converter, calibration)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_layers)
+    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_options=options,
+                                                         debug_dataset=converter.representative_dataset)
+    return debugger.get_nondebug_quantized_model()
 
 
 def per_face_ms(path: Path, faces: np.ndarray, threads: int) -> float:
@@ -68,6 +110,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=FER)
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N test faces (0: all)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variants", nargs="+", default=["float32", "float16", "dynamic_int8", "int8"],
+                        help="plain exports to measure (float32 first: the others are compared with it)")
+    parser.add_argument("--float-layers", type=int, nargs="*", default=[4, 8, 16],
+                        help="also try int8 with this many worst-quantised layers kept float32 (each count one export)")
     args = parser.parse_args()
 
     import keras
@@ -86,11 +132,19 @@ def main() -> None:
     print(f"{args.h5.name}: {len(labels)} FER2013 test faces, mirror averaging {'on' if flip else 'off'}, "
           f"LiteRT threads {args.threads}")
     baseline: float | None = None
+    ranked: list[str] = []
+    variants = [*args.variants, *(f"int8_float{n}" for n in args.float_layers)]
     with tempfile.TemporaryDirectory() as scratch:
-        for variant in ("float32", "float16", "dynamic_int8", "int8"):
+        for variant in variants:
             path = Path(scratch) / f"{variant}.tflite"
             try:
-                path.write_bytes(convert(model, variant, calibration))
+                if variant.startswith("int8_float"):
+                    ranked = ranked or worst_quantised_layers(model, calibration[:100])
+                    kept = ranked[: int(variant.removeprefix("int8_float"))]
+                    print(f"  {variant}: float32 kept for {', '.join(kept)}")
+                    path.write_bytes(selective_int8(model, calibration, kept))
+                else:
+                    path.write_bytes(convert(model, variant, calibration))
             except Exception as exc:  # noqa: BLE001  a converter refusal is a result to report, not a crash
                 print(f"  {variant:13s} export failed: {exc}")
                 continue
