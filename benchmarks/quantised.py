@@ -39,6 +39,16 @@ def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
     return converter.convert()
 
 
+def _int8_converter(model: object, calibration: np.ndarray) -> object:
+    """A converter of ``model`` set up for full int8, calibrated on ``calibration``."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    _calibrate_int8(converter, calibration)
+    return converter
+
+
 def _calibrate_int8(converter: object, calibration: np.ndarray) -> None:
     """Full int8 with float input and output (so the runtime's interface does not change)."""
     import tensorflow as tf
@@ -61,9 +71,7 @@ def worst_quantised_layers(model: object, calibration: np.ndarray) -> list[str]:
 
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    _calibrate_int8(converter, calibration)
+    converter = _int8_converter(model, calibration)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter,
                                                          debug_dataset=converter.representative_dataset)
     debugger.run()
@@ -78,9 +86,7 @@ def selective_int8(model: object, calibration: np.ndarray, float_layers: list[st
     """int8 everywhere except ``float_layers``, which stay float32."""
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    _calibrate_int8(converter, calibration)
+    converter = _int8_converter(model, calibration)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_layers)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_options=options,
                                                          debug_dataset=converter.representative_dataset)

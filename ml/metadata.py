@@ -91,7 +91,8 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
         },
         "training": {"epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_time_budget": stopped_by_time_budget,
                      "feature_cache": "frozen part run once per image view through LiteRT; top trained on cached outputs",
-                     "batchnorm_kernel": "TensorFlow FusedBatchNormV3 for the trainable BatchNorm layers (same arithmetic as Keras's)",
+                     "batchnorm_kernel": ("Keras, moving statistics" if config["batchnorm_inference"] else
+                                          "TensorFlow FusedBatchNormV3 for the trainable BatchNorm layers (same arithmetic as Keras's)"),
                      **timings},
         "metrics": metrics,
         "export_agreement": export_agreement,

@@ -41,6 +41,7 @@ def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     assert set(meta["class_weights"]) == set(EMOTIONS)
     assert meta["hyperparameters"]["learning_rate"] == 1e-4 and meta["hyperparameters"]["batch_size"] == 32
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["wall_seconds"] > 0
+    assert "FusedBatchNormV3" in meta["training"]["batchnorm_kernel"]
     assert 0 <= meta["metrics"]["test"]["accuracy"] <= 1 and "macro_f1" in meta["metrics"]["test"]
     assert {"tensorflow-cpu", "keras", "ai-edge-litert"} <= set(meta["libraries"])
     report = json.loads((trained / f"{stem}_report.json").read_text())
