@@ -29,6 +29,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
               help="Where the model, its metadata, the .tflite export and the report go.")
 @click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8),
               help="Augmented views cached per training image (1: original only, 2: + mirror, more: + random affine).")
+@click.option("--erase-probability", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of the random views that also get a random rectangle replaced by noise (random erasing; "
+                   "0.5 with --feature-shift 1 did not beat the shipped model, see ml/MODEL_CARD.md).")
+@click.option("--feature-shift", default=0, show_default=True, type=click.IntRange(0, 3),
+              help="Cells (16 px of the 224x224 input) by which cached feature maps are randomly moved each epoch; 0: off.")
 @click.option("--batchnorm", type=click.Choice(["batch", "moving"]), default="batch", show_default=True,
               help="How the trainable BatchNorm layers normalise while training: batch statistics, or their fixed "
                    "moving (ImageNet) statistics as in Keras's fine-tuning guide (scale and offset still train; "
@@ -39,7 +44,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 @click.option("--limit-per-class", default=None, type=click.IntRange(1), help="Use at most N images per class (quick runs).")
 def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
                 val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
-                views: int, batchnorm: str, threads: int, time_budget: float | None, limit_per_class: int | None) -> None:
+                views: int, erase_probability: float, feature_shift: int, batchnorm: str, threads: int,
+                time_budget: float | None, limit_per_class: int | None) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
     from ml.datasets import DatasetError
     from ml.train import TrainConfig, train
@@ -48,7 +54,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
     config = TrainConfig(data_dir=data_dir, dataset_name=dataset_name, epochs=epochs, batch_size=batch_size,
                          learning_rate=learning_rate, val_fraction=val_fraction, seed=seed,
                          base_weights=str(base_weights) if base_weights else None, pretrained=not no_pretrained,
-                         output_dir=output_dir, views=views, batchnorm_inference=batchnorm == "moving",
+                         output_dir=output_dir, views=views, erase_probability=erase_probability,
+                         feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class)
     try:
         train(config)

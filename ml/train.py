@@ -50,6 +50,8 @@ class TrainConfig:
     pretrained: bool = True
     output_dir: Path = Path("ml/models")
     views: int = 4
+    erase_probability: float = 0.0
+    feature_shift: int = 0
     batchnorm_inference: bool = False
     threads: int = 2
     time_budget_minutes: float | None = None
@@ -69,11 +71,16 @@ class TrainResult:
 
 
 class CachedViews(keras.utils.PyDataset):
-    """Batches of cached frozen-part features, one random augmented view per image, reshuffled each epoch."""
+    """Batches of cached frozen-part features, one random augmented view per image, reshuffled each epoch.
 
-    def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int) -> None:
+    Each map is also moved by up to ``feature_shift`` cells (see :func:`ml.augment.shift_feature_maps`).
+    """
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
+                 feature_shift: int = 0) -> None:
         super().__init__()
         self.features, self.targets, self.batch_size = features, targets, batch_size
+        self.feature_shift = feature_shift
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
@@ -82,7 +89,8 @@ class CachedViews(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        return self.features[self.view[rows], rows].astype(np.float32), self.targets[rows]
+        maps = augment.shift_feature_maps(self.features[self.view[rows], rows], self.rng, self.feature_shift)
+        return maps.astype(np.float32), self.targets[rows]
 
     def on_epoch_end(self) -> None:
         count = self.features.shape[1]
@@ -156,7 +164,7 @@ def train(config: TrainConfig) -> TrainResult:
 
     cache_started = time.monotonic()
     frozen = FrozenFeatures(plan.frozen_part(), config.threads)
-    views = augment.make_views(x_train, config.views, config.seed)
+    views = augment.make_views(x_train, config.views, config.seed, config.erase_probability)
     train_features = np.empty((config.views, len(x_train), *plan.boundary_layer.output.shape[1:]), dtype=np.float16)
     for index, view in enumerate(views):
         train_features[index] = frozen.compute(view, label=f"caching view {index + 1}/{config.views}")
@@ -177,7 +185,7 @@ def train(config: TrainConfig) -> TrainResult:
     fit_started = time.monotonic()
     with fused_batchnorm(top):
         history = top.fit(
-            CachedViews(train_features, targets, config.batch_size, config.seed),
+            CachedViews(train_features, targets, config.batch_size, config.seed, config.feature_shift),
             validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
             epochs=config.epochs,
             class_weight=class_weights,

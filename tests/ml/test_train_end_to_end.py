@@ -22,7 +22,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, fer2013_root: Path, imagen
     root = copy_small_folders(fer2013_root, tmp_path_factory.mktemp("data") / "fer2013", per_class=8)
     out = tmp_path_factory.mktemp("models")
     result = CliRunner().invoke(train_model, ["--data-dir", str(root), "--base-weights", str(imagenet_weights),
-                                              "--epochs", "1", "--views", "2", "--val-fraction", "0.25",
+                                              "--epochs", "1", "--views", "3", "--val-fraction", "0.25",
+                                              "--erase-probability", "0.5", "--feature-shift", "1",
                                               "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
     return out
@@ -40,6 +41,9 @@ def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     assert sum(meta["dataset"]["train_counts"].values()) + meta["dataset"]["validation_count"] == 56
     assert set(meta["class_weights"]) == set(EMOTIONS)
     assert meta["hyperparameters"]["learning_rate"] == 1e-4 and meta["hyperparameters"]["batch_size"] == 32
+    augmentation = meta["hyperparameters"]["augmentation"]
+    assert augmentation["views_per_image"] == 3 and augmentation["feature_shift_cells"] == 1
+    assert augmentation["random_erasing"]["probability"] == 0.5
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["wall_seconds"] > 0
     assert "FusedBatchNormV3" in meta["training"]["batchnorm_kernel"]
     assert 0 <= meta["metrics"]["test"]["accuracy"] <= 1 and "macro_f1" in meta["metrics"]["test"]
