@@ -9,10 +9,11 @@ model (test 0.6684 against 0.6760, see ml/MODEL_CARD.md):
 
 - random erasing (Zhong et al. 2020): a random view also gets a random rectangle replaced by noise;
 - feature shift: each epoch, the cached feature maps are moved by up to one cell in each direction
-  (:func:`shift_feature_maps`). The frozen part's output has a stride of 16 and its convolutions commute
-with translation, so a one-cell shift is what a 16-pixel shift of the 224x224 input (3.4 px of the
-48x48 face) would give: within 3% on the central cells (a test measures it); the border cells,
-which repeat the edge, are approximations. Fresh translations every epoch at no extra caching.
+  (:func:`shift_feature_maps`). The frozen part's output has a stride of 16 and its convolutions
+  commute with translation, so a one-cell shift is what a 16-pixel shift of the 224x224 input
+  (3.4 px of the 48x48 face) would give: within 3% on the central cells (a test measures it); the
+  border cells, which repeat the edge, are approximations. Fresh translations every epoch at no
+  extra caching.
 """
 
 import cv2
