@@ -23,8 +23,8 @@ FER = REPO.parent / "shared" / "data" / "fer2013"
 MAX_DROP_POINTS = 0.5
 
 
-def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
-    """The .tflite flatbuffer of ``model`` for one variant (float32, float16, dynamic_int8, int8)."""
+def converter_for(model: object, variant: str, calibration: np.ndarray) -> object:
+    """A LiteRT converter of ``model`` set up for one variant (float32, float16, dynamic_int8, int8)."""
     import tensorflow as tf
 
     # from_keras_model: converting a concrete function of a model loaded from .h5 dropped its weights
@@ -35,30 +35,20 @@ def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if variant == "int8":
-        _calibrate_int8(converter, calibration)
-    return converter.convert()
 
+        def representative() -> Iterator[list[np.ndarray]]:
+            for face in calibration:
+                yield [faces_to_input([face])]
 
-def _int8_converter(model: object, calibration: np.ndarray) -> object:
-    """A converter of ``model`` set up for full int8, calibrated on ``calibration``."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    _calibrate_int8(converter, calibration)
+        converter.representative_dataset = representative
+        # Float input and output stay, so the runtime's interface does not change.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     return converter
 
 
-def _calibrate_int8(converter: object, calibration: np.ndarray) -> None:
-    """Full int8 with float input and output (so the runtime's interface does not change)."""
-    import tensorflow as tf
-
-    def representative() -> Iterator[list[np.ndarray]]:
-        for face in calibration:
-            yield [faces_to_input([face])]
-
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+def convert(model: object, variant: str, calibration: np.ndarray) -> bytes:
+    """The .tflite flatbuffer of ``model`` for one variant (see :func:`converter_for`)."""
+    return converter_for(model, variant, calibration).convert()
 
 
 def worst_quantised_layers(model: object, calibration: np.ndarray) -> list[str]:
@@ -71,7 +61,7 @@ def worst_quantised_layers(model: object, calibration: np.ndarray) -> list[str]:
 
     import tensorflow as tf
 
-    converter = _int8_converter(model, calibration)
+    converter = converter_for(model, "int8", calibration)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter,
                                                          debug_dataset=converter.representative_dataset)
     debugger.run()
@@ -86,7 +76,7 @@ def selective_int8(model: object, calibration: np.ndarray, float_layers: list[st
     """int8 everywhere except ``float_layers``, which stay float32."""
     import tensorflow as tf
 
-    converter = _int8_converter(model, calibration)
+    converter = converter_for(model, "int8", calibration)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=float_layers)
     debugger = tf.lite.experimental.QuantizationDebugger(converter=converter, debug_options=options,
                                                          debug_dataset=converter.representative_dataset)

@@ -44,7 +44,7 @@ def random_affine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def random_erase(image: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
     """With ``probability``, a copy of a (H, W) uint8 face with one random rectangle set to uniform noise."""
-    if rng.random() >= probability:
+    if probability <= 0 or rng.random() >= probability:  # no draw at 0: the views stay those of plain runs
         return image
     height, width = image.shape
     # Draw area and aspect ratio until the rectangle fits, as the random-erasing paper does.
@@ -68,8 +68,7 @@ def make_views(images: np.ndarray, count: int, seed: int, erase_probability: flo
     views = [images, mirror(images)][:count]
     rng = np.random.default_rng(seed)
     while len(views) < count:
-        views.append(np.stack([random_erase(random_affine(image, rng), rng, erase_probability) if erase_probability
-                               else random_affine(image, rng) for image in images]))
+        views.append(np.stack([random_erase(random_affine(image, rng), rng, erase_probability) for image in images]))
     return views
 
 

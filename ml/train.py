@@ -130,10 +130,7 @@ def train(config: TrainConfig) -> TrainResult:
     """Run the plan end to end: data, model, cached-feature training, export, report, metadata."""
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
-    try:
-        weights = resolve_base_weights(config.base_weights, config.pretrained)
-    except WeightsUnavailable:
-        raise
+    weights = resolve_base_weights(config.base_weights, config.pretrained)
     name = config.dataset_name or None
     full_train = limit_classes(load_split(config.data_dir, "train", name), config.limit_per_class, config.seed)
     test = limit_classes(load_split(config.data_dir, "test", full_train.name), config.limit_per_class, config.seed)
