@@ -87,6 +87,26 @@ def evaluate_model(model_path: Path | None, data_dir: Path, split: str, report_d
         raise click.ClickException(str(error)) from error
 
 
+@click.command("tune-serving")
+@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A trained .tflite or .h5 model with its metadata JSON beside it.")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The dataset the model was trained on (its validation split is rebuilt from the metadata).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="CPU threads for LiteRT.")
+def tune_serving(model_path: Path, data_dir: Path, threads: int) -> None:
+    """Choose a trained model's class-prior exponent on its validation split and record it in its metadata.
+
+    Training does this itself; this command applies it to a model trained before it existed.
+    """
+    from ml.datasets import DatasetError
+    from ml.serving import tune_serving as tune
+
+    try:
+        tune(model_path, data_dir, threads)
+    except DatasetError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command("benchmark-training")
 @click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder.")
 @click.option("--images", default=1024, show_default=True, type=click.IntRange(64),
@@ -117,6 +137,7 @@ def main() -> None:
 main.add_command(train_model)
 main.add_command(evaluate_model)
 main.add_command(benchmark_training)
+main.add_command(tune_serving)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -245,3 +245,14 @@ def _require_all_classes(seen: Iterable[int], where: str, split: str) -> None:
     missing = [EMOTIONS[i] for i in range(len(EMOTIONS)) if i not in set(seen)]
     if missing:
         raise DatasetError(f"The {split} split in {where} has no images of class(es) {', '.join(missing)}: every class needs examples.")
+
+
+def limit_classes(data: Dataset, per_class: int | None, seed: int) -> Dataset:
+    """Keep at most ``per_class`` images of each class (for quick runs), chosen reproducibly."""
+    if per_class is None:
+        return data
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.permutation(np.flatnonzero(data.labels == c))[:per_class] for c in range(len(EMOTIONS))])
+    keep.sort()
+    return Dataset(data.name, data.split, data.images[keep], data.labels[keep],
+                   [data.sources[i] for i in keep], data.fingerprint + f"/first{per_class}")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from recognizer.prior import PriorCorrection
 from recognizer.runtime import KerasClassifier, LiteRTClassifier
 
 from ml.augment import mirror
@@ -34,21 +35,37 @@ def predict_dataset(model_path: Path | str, images: np.ndarray, flip: bool, thre
     return probabilities
 
 
-def uses_flip(model_path: Path) -> bool:
-    """Whether the model's metadata says it is served with mirror averaging (default: yes)."""
+def serving_metadata(model_path: Path) -> dict[str, Any]:
+    """The ``serving`` part of the metadata beside ``model_path`` (empty when there is none)."""
     meta_path = model_path.with_suffix(".json")
     if meta_path.is_file():
-        return bool(json.loads(meta_path.read_text()).get("serving", {}).get("test_time_flip", True))
-    return True
+        return dict(json.loads(meta_path.read_text()).get("serving", {}))
+    return {}
+
+
+def uses_flip(model_path: Path) -> bool:
+    """Whether the model's metadata says it is served with mirror averaging (default: yes)."""
+    return bool(serving_metadata(model_path).get("test_time_flip", True))
+
+
+def predict_as_served(model_path: Path, images: np.ndarray, threads: int = 2, label: str | None = None) -> tuple[np.ndarray, str]:
+    """Probabilities for (N, 48, 48) faces exactly as the service computes them, and how, in words."""
+    serving = serving_metadata(model_path)
+    flip = bool(serving.get("test_time_flip", True))
+    probabilities = predict_dataset(model_path, images, flip=flip, threads=threads, label=label)
+    how = "original + mirror averaged" if flip else "single pass"
+    prior = PriorCorrection.from_metadata(serving)
+    if prior is not None:
+        probabilities = prior.apply(probabilities)
+        how += f", class prior^{prior.exponent:g}"
+    return probabilities, how
 
 
 def evaluate(model_path: Path, data_dir: Path, split: str, report_dir: Path, threads: int = 2) -> dict[str, Any]:
-    """Evaluate ``model_path`` on ``split`` of ``data_dir``; print and write the report files."""
+    """Evaluate ``model_path`` on ``split`` of ``data_dir`` as served; print and write the report files."""
     data = load_split(data_dir, split)
-    flip = uses_flip(model_path)
-    probabilities = predict_dataset(model_path, data.images, flip=flip, threads=threads, label=f"evaluating {split}")
+    probabilities, how = predict_as_served(model_path, data.images, threads=threads, label=f"evaluating {split}")
     metrics = compute_metrics(data.labels, probabilities)
-    how = "original + mirror averaged" if flip else "single pass"
     title = f"{model_path.stem} on {data.name} {split} ({how})"
     print_metrics(metrics, title)
     stem = f"{model_path.stem}_{data.name}_{split}"

@@ -52,7 +52,8 @@ def export_agreement(model: Any, tflite_path: Path, faces: np.ndarray) -> dict[s
 def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Dataset, test: Dataset,
           train_counts: dict[str, int], val_count: int, class_weights: dict[int, float], config: dict[str, Any],
           epochs_run: int, best_epoch: int, stopped_by_time_budget: bool, metrics: dict[str, Any],
-          timings: dict[str, float], export_agreement: dict[str, Any], report_files: dict[str, str]) -> dict[str, Any]:
+          timings: dict[str, float], export_agreement: dict[str, Any], report_files: dict[str, str],
+          serving_prior: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the metadata dictionary for a trained model."""
     return {
         "name": model_path.stem,
@@ -62,7 +63,8 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
         "preprocessing": PREPROCESSING,
         "preprocessing_detail": (f"face crop -> grayscale -> {FER_SIZE}x{FER_SIZE} (INTER_AREA) -> {INPUT_SHAPE[0]}x"
                                  f"{INPUT_SHAPE[1]} (INTER_LINEAR) -> 3 equal channels -> x/127.5-1"),
-        "serving": {"test_time_flip": True, "tflite": tflite_path.name, "tflite_dtype": "float32"},
+        "serving": {"test_time_flip": True, "tflite": tflite_path.name, "tflite_dtype": "float32",
+                    **({"class_prior": serving_prior} if serving_prior else {})},
         "files": {"h5": model_path.name, "tflite": tflite_path.name,
                   "h5_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(tflite_path)},
         "dataset": {
@@ -80,7 +82,7 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
         "hyperparameters": {
             "loss": "categorical_crossentropy", "optimizer": "Adam", "learning_rate": config["learning_rate"],
             "batch_size": config["batch_size"], "max_epochs": config["epochs"], "val_fraction": config["val_fraction"],
-            "seed": config["seed"],
+            "seed": config["seed"], "limit_per_class": config["limit_per_class"],
             "early_stopping": {"monitor": "val_accuracy", "patience": callbacks.EARLY_STOPPING_PATIENCE, "restore_best_weights": True},
             "reduce_lr_on_plateau": {"monitor": "val_loss", "patience": callbacks.REDUCE_LR_PATIENCE,
                                      "factor": callbacks.REDUCE_LR_FACTOR, "min_lr": callbacks.MIN_LEARNING_RATE},

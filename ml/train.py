@@ -17,13 +17,12 @@ import keras
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from recognizer.emotions import EMOTIONS
 
-from ml import augment, callbacks, metadata
-from ml.datasets import Dataset, DatasetError, load_split
+from ml import augment, callbacks, metadata, serving
+from ml.datasets import DatasetError, limit_classes, load_split
 from ml.evaluate import predict_dataset
 from ml.export import export_tflite
 from ml.features import FrozenFeatures
@@ -105,17 +104,6 @@ def next_model_path(output_dir: Path, dataset: str) -> Path:
     return output_dir / f"mobilenetv2_{dataset}_{max(taken, default=0) + 1}.h5"
 
 
-def limit_classes(data: Dataset, per_class: int | None, seed: int) -> Dataset:
-    """Keep at most ``per_class`` images of each class (for quick runs), chosen reproducibly."""
-    if per_class is None:
-        return data
-    rng = np.random.default_rng(seed)
-    keep = np.concatenate([rng.permutation(np.flatnonzero(data.labels == c))[:per_class] for c in range(len(EMOTIONS))])
-    keep.sort()
-    return Dataset(data.name, data.split, data.images[keep], data.labels[keep],
-                   [data.sources[i] for i in keep], data.fingerprint + f"/first{per_class}")
-
-
 def print_class_weights(weights: dict[int, float], counts: dict[str, int]) -> None:
     """Show the balanced class weights next to the class counts they come from."""
     table = Table(title="class weights (scikit-learn 'balanced')")
@@ -142,8 +130,7 @@ def train(config: TrainConfig) -> TrainResult:
             f"A validation share of {config.val_fraction} of {len(full_train)} training images is {val_count} images, "
             f"but it needs at least one image of each of the {len(EMOTIONS)} classes: raise --val-fraction or add images."
         )
-    train_idx, val_idx = train_test_split(np.arange(len(full_train)), test_size=config.val_fraction,
-                                          random_state=config.seed, stratify=full_train.labels)
+    train_idx, val_idx = serving.validation_split(full_train.labels, config.val_fraction, config.seed)
     x_train, y_train = full_train.images[train_idx], full_train.labels[train_idx]
     x_val, y_val = full_train.images[val_idx], full_train.labels[val_idx]
     class_weights = dict(enumerate(compute_class_weight("balanced", classes=np.arange(len(EMOTIONS)), y=y_train).tolist()))
@@ -196,20 +183,27 @@ def train(config: TrainConfig) -> TrainResult:
 
     plan.model.save(model_path)
     tflite_path = export_tflite(plan.model, model_path.with_suffix(".tflite"))
+    # The class-prior exponent is chosen on the validation split; the test split only reports.
+    val_flip = predict_dataset(tflite_path, x_val, flip=True, threads=config.threads)
+    prior = serving.choose_prior(val_flip, y_val, train_counts)
+    serving.print_choice(prior)
     test_flip = predict_dataset(tflite_path, test.images, flip=True, threads=config.threads)
     test_plain = predict_dataset(tflite_path, test.images, flip=False, threads=config.threads)
     agreement = metadata.export_agreement(plan.model, tflite_path, test.images[:64])
-    metrics = compute_metrics(test.labels, test_flip)
+    metrics = compute_metrics(test.labels, prior.correction.apply(test_flip))
+    metrics_flip = compute_metrics(test.labels, test_flip)
     metrics_plain = compute_metrics(test.labels, test_plain)
     print_metrics(metrics_plain, f"{stem} on {test.name} test, single pass")
-    print_metrics(metrics, f"{stem} on {test.name} test, original + mirror averaged (as served)")
+    print_metrics(metrics_flip, f"{stem} on {test.name} test, original + mirror averaged")
+    print_metrics(metrics, f"{stem} on {test.name} test, mirror averaged, class prior^{prior.correction.exponent:g} (as served)")
     report_files = write_report(metrics, config.output_dir, stem, f"{stem} on {test.name} test", history_csv)
     wall = time.monotonic() - started
     meta = metadata.build(
         model_path=model_path, tflite_path=tflite_path, plan=plan, dataset=full_train, test=test,
         train_counts=train_counts, val_count=len(y_val), class_weights=class_weights, config=asdict(config),
         epochs_run=epochs_run, best_epoch=best_epoch, stopped_by_time_budget=budget.triggered,
-        metrics={"test": metrics, "test_single_pass": metrics_plain,
+        serving_prior=prior.to_metadata(),
+        metrics={"test": metrics, "test_mirror_averaged": metrics_flip, "test_single_pass": metrics_plain,
                  "best_val_accuracy": float(max(history.history["val_accuracy"]))},
         timings={"wall_seconds": round(wall, 1), "feature_cache_seconds": round(cache_seconds, 1),
                  "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},

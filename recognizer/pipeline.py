@@ -16,6 +16,7 @@ from recognizer.emotions import EMOTIONS
 from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
 from recognizer.images import decode_image
 from recognizer.preprocess import faces_to_input
+from recognizer.prior import PriorCorrection
 from recognizer.runtime import Classifier, file_version, load_classifier, read_metadata
 
 # Decoding beyond this long side buys nothing: detection runs at 320 px, and the smallest face it
@@ -77,23 +78,28 @@ class RecognitionResult:
 class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
-    def __init__(self, classifier: Classifier, model_name: str, model_version: str, test_time_flip: bool = False) -> None:
+    def __init__(self, classifier: Classifier, model_name: str, model_version: str, test_time_flip: bool = False,
+                 prior: PriorCorrection | None = None) -> None:
         self.classifier = classifier
         self.model_name = model_name
         self.model_version = model_version
         self.test_time_flip = test_time_flip
+        self.prior = prior
 
     @classmethod
     def from_path(cls, path: Path | str, num_threads: int | None = None) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
-        Mirror averaging follows the metadata's ``serving.test_time_flip`` (default on, as the
-        training code evaluates), so served readings match the reported accuracy.
+        Mirror averaging and the class-prior correction follow the metadata's ``serving`` entry
+        (``test_time_flip``, default on; ``class_prior``, default none), as ``flask evaluate-model``
+        does, so served readings match the reported accuracy.
         """
         path = Path(path)
         classifier = load_classifier(path, num_threads)
-        flip = bool(read_metadata(path).get("serving", {}).get("test_time_flip", True))
-        return cls(classifier, model_name=path.stem, model_version=file_version(path), test_time_flip=flip)
+        serving = read_metadata(path).get("serving", {})
+        flip = bool(serving.get("test_time_flip", True))
+        return cls(classifier, model_name=path.stem, model_version=file_version(path), test_time_flip=flip,
+                   prior=PriorCorrection.from_metadata(serving))
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -147,6 +153,8 @@ class Recognizer:
         probabilities = np.asarray(self.classifier.predict(faces_to_input(crops)), dtype=np.float64)
         if self.test_time_flip:
             probabilities = (probabilities[:count] + probabilities[count:]) / 2
+        if self.prior is not None:
+            probabilities = self.prior.apply(probabilities)
         # float32 softmax sums to 1 only within ~1e-7; the API promises a sum of 1
         return probabilities / probabilities.sum(axis=1, keepdims=True)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ml.cli import evaluate_model, train_model
+from ml.cli import evaluate_model, train_model, tune_serving
 from ml.datasets import load_split
 from ml.evaluate import predict_dataset
 from recognizer.emotions import EMOTIONS
@@ -47,6 +47,11 @@ def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["wall_seconds"] > 0
     assert "FusedBatchNormV3" in meta["training"]["batchnorm_kernel"]
     assert 0 <= meta["metrics"]["test"]["accuracy"] <= 1 and "macro_f1" in meta["metrics"]["test"]
+    assert {"test_mirror_averaged", "test_single_pass"} <= set(meta["metrics"])
+    prior = meta["serving"]["class_prior"]
+    assert prior["exponent"] in (0.0, 0.5, 1.0) and set(prior["validation"]) == {"0.0", "0.5", "1.0"}
+    assert set(prior["shares"]) == set(EMOTIONS) and abs(sum(prior["shares"].values()) - 1) < 1e-4
+    assert meta["hyperparameters"]["limit_per_class"] is None
     assert {"tensorflow-cpu", "keras", "ai-edge-litert"} <= set(meta["libraries"])
     report = json.loads((trained / f"{stem}_report.json").read_text())
     assert np.asarray(report["confusion_matrix"]).sum() == 56
@@ -76,6 +81,42 @@ def test_evaluate_model_writes_the_same_report(trained: Path, tmp_path: Path) ->
     report = json.loads((tmp_path / "mobilenetv2_fer2013_1_fer2013_test_report.json").read_text())
     assert report["count"] == 56 and len(report["per_class"]) == 7
     assert (tmp_path / "mobilenetv2_fer2013_1_fer2013_test_confusion_matrix.png").is_file()
+
+
+def test_tune_serving_records_its_choice_and_evaluation_follows_it(trained: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    copy = tmp_path / "models"
+    copy.mkdir()
+    for path in trained.glob("mobilenetv2_fer2013_1*"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    model = copy / "mobilenetv2_fer2013_1.tflite"
+    meta = json.loads(model.with_suffix(".json").read_text())
+    del meta["serving"]["class_prior"]  # as a model trained before the choice existed
+    model.with_suffix(".json").write_text(json.dumps(meta))
+    result = CliRunner().invoke(tune_serving, ["--model", str(model), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "chosen" in result.output
+    tuned = json.loads(model.with_suffix(".json").read_text())
+    assert tuned["serving"]["class_prior"] == meta_prior(trained)  # same validation split, same choice
+    result = CliRunner().invoke(evaluate_model, ["--model", str(model), "--data-dir", str(data), "--split", "test",
+                                                 "--report-dir", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report" / "mobilenetv2_fer2013_1_fer2013_test_report.json").read_text())
+    assert report["accuracy"] == pytest.approx(tuned["metrics"]["test"]["accuracy"])
+
+
+def test_tune_serving_refuses_other_data(trained: Path, fer2013_root: Path, tmp_path: Path) -> None:
+    from .conftest import copy_small_folders
+
+    other = copy_small_folders(fer2013_root, tmp_path / "fer2013", per_class=5)
+    result = CliRunner().invoke(tune_serving, ["--model", str(trained / "mobilenetv2_fer2013_1.tflite"),
+                                               "--data-dir", str(other)])
+    assert result.exit_code != 0 and "fingerprint" in result.output
+
+
+def meta_prior(trained: Path) -> dict:
+    """The class-prior entry training wrote for the model in ``trained``."""
+    return json.loads((trained / "mobilenetv2_fer2013_1.json").read_text())["serving"]["class_prior"]
 
 
 def test_too_small_validation_split_is_a_clear_error(tmp_path: Path, fer2013_root: Path, imagenet_weights: Path) -> None:

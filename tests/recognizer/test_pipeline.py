@@ -10,6 +10,7 @@ from recognizer.emotions import EMOTIONS
 from recognizer.errors import ImageRejected
 from recognizer.images import normalise_upload
 from recognizer.pipeline import NO_FACE_TIPS, Recognizer, RecognitionResult
+from recognizer.prior import PriorCorrection
 from recognizer.runtime import file_version
 
 from tests.recognizer.conftest import write_metadata
@@ -188,6 +189,23 @@ def test_test_time_flip_follows_metadata(plan_models: dict[str, Path], tmp_path:
         if flip:
             np.testing.assert_allclose(batch[1], batch[0][:, ::-1], atol=1e-5)
     assert readings[False].probabilities != readings[True].probabilities
+
+
+def test_class_prior_follows_metadata(plan_models: dict[str, Path], tmp_path: Path) -> None:
+    data = encode(one_face_photo((640, 480), side=256))
+    counts = {"Angry": 10, "Disgust": 1, "Fear": 10, "Happy": 40, "Neutral": 20, "Sad": 10, "Surprise": 9}
+    correction = PriorCorrection.from_counts(counts, 1.0)
+    readings = {}
+    for name, serving in (("plain", {}), ("prior", {"class_prior": correction.to_metadata()})):
+        model = tmp_path / name / plan_models["tflite"].name
+        model.parent.mkdir()
+        model.write_bytes(plan_models["tflite"].read_bytes())
+        write_metadata(model, serving={"test_time_flip": True, **serving})
+        recognizer = Recognizer.from_path(model)
+        assert (recognizer.prior is None) is (name == "plain")
+        readings[name] = np.array(recognizer.analyse(data).faces[0].probabilities)
+    np.testing.assert_allclose(readings["prior"], correction.apply(readings["plain"][None])[0], atol=1e-6)
+    assert not np.allclose(readings["prior"], readings["plain"], atol=1e-3)
 
 
 def test_keras_fallback_gives_the_same_reading(plan_models: dict[str, Path], recognizer: Recognizer) -> None:
