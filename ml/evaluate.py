@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from recognizer.prior import PriorCorrection
-from recognizer.runtime import KerasClassifier, LiteRTClassifier
+from recognizer.runtime import KerasClassifier, LiteRTClassifier, mirror_averaging
 
 from ml.augment import mirror
 from ml.datasets import load_split
@@ -45,13 +45,13 @@ def serving_metadata(model_path: Path) -> dict[str, Any]:
 
 def uses_flip(model_path: Path) -> bool:
     """Whether the model's metadata says it is served with mirror averaging (default: yes)."""
-    return bool(serving_metadata(model_path).get("test_time_flip", True))
+    return mirror_averaging(serving_metadata(model_path))
 
 
 def predict_as_served(model_path: Path, images: np.ndarray, threads: int = 2, label: str | None = None) -> tuple[np.ndarray, str]:
     """Probabilities for (N, 48, 48) faces exactly as the service computes them, and how, in words."""
     serving = serving_metadata(model_path)
-    flip = bool(serving.get("test_time_flip", True))
+    flip = mirror_averaging(serving)
     probabilities = predict_dataset(model_path, images, flip=flip, threads=threads, label=label)
     how = "original + mirror averaged" if flip else "single pass"
     prior = PriorCorrection.from_metadata(serving)

@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 
 from recognizer.emotions import EMOTIONS
 from recognizer.prior import PriorCorrection
+from recognizer.runtime import mirror_averaging
 
 from ml.datasets import Dataset, DatasetError, limit_classes, load_split
 from ml.report import compute_metrics
@@ -88,13 +89,13 @@ def tune_serving(model_path: Path, data_dir: Path, threads: int = 2) -> PriorCho
     ``flask evaluate-model`` read it, then re-reports the test split as now served: the metadata's
     test metrics (the uncorrected ones kept as ``test_mirror_averaged``) and the report files.
     """
-    from ml.evaluate import predict_dataset, uses_flip
+    from ml.evaluate import predict_dataset
     from ml.report import print_metrics, write_report
 
     meta_path = model_path.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     validation = rebuild_validation(meta, data_dir)
-    flip = uses_flip(model_path)
+    flip = mirror_averaging(meta.get("serving", {}))
     probabilities = predict_dataset(model_path, validation.images, flip=flip, threads=threads, label="predicting validation")
     train_counts = {name: int(meta["dataset"]["train_counts"][name]) for name in EMOTIONS}
     choice = choose_prior(probabilities, validation.labels, train_counts)

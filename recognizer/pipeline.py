@@ -17,7 +17,7 @@ from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_fac
 from recognizer.images import decode_image
 from recognizer.preprocess import faces_to_input
 from recognizer.prior import PriorCorrection
-from recognizer.runtime import Classifier, file_version, load_classifier, read_metadata
+from recognizer.runtime import Classifier, file_version, load_classifier, mirror_averaging, read_metadata
 
 # Decoding beyond this long side buys nothing: detection runs at 320 px, and the smallest face it
 # finds there (box ~52 px) still makes a crop of ~63 px, above the 48 px the model reads. So JPEGs
@@ -97,8 +97,8 @@ class Recognizer:
         path = Path(path)
         classifier = load_classifier(path, num_threads)
         serving = read_metadata(path).get("serving", {})
-        flip = bool(serving.get("test_time_flip", True))
-        return cls(classifier, model_name=path.stem, model_version=file_version(path), test_time_flip=flip,
+        return cls(classifier, model_name=path.stem, model_version=file_version(path),
+                   test_time_flip=mirror_averaging(serving),
                    prior=PriorCorrection.from_metadata(serving))
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:

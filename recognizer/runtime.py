@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -109,6 +110,11 @@ def read_metadata(model_path: Path) -> dict[str, Any]:
     if problems:
         raise ModelError(f"Model metadata {meta_path} disagrees with this recognizer: " + "; ".join(problems))
     return metadata
+
+
+def mirror_averaging(serving: Mapping[str, Any]) -> bool:
+    """Whether a model's ``serving`` metadata asks for mirror averaging (default: yes)."""
+    return bool(serving.get("test_time_flip", True))
 
 
 def load_classifier(model_path: Path, num_threads: int | None = None) -> Classifier:
