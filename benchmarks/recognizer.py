@@ -149,8 +149,7 @@ def worker_process(model: Path, runs: int) -> None:
     print("\n3. Fresh worker-like process: start, import, load + warm up the model, analyse one photo")
     photo = face_photo((1280, 960), face_side=480)
     variants = {"recognizer only": ""}
-    if (REPO / "worker" / "__init__.py").is_file():
-        variants["with the Celery worker's imports (worker.tasks)"] = "import worker, worker.tasks"
+    variants["with the Celery worker's task imports (emotune.tasks)"] = "import emotune.tasks"
     for label, imports in variants.items():
         readies, rss, peak = [], [], []
         for _ in range(runs):

@@ -33,10 +33,11 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     # gunicorn and the Celery worker do not go through the flask CLI, which loads these itself.
     load_dotenv()
     overrides = config_overrides or {}
-    instance_path = overrides.get("INSTANCE_PATH") or os.environ.get("EMOTUNE_INSTANCE_PATH") or None
+    settings = config_from_env()
+    instance_path = overrides.get("INSTANCE_PATH") or settings["EMOTUNE_INSTANCE_PATH"]
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.from_mapping(config_from_env())
+    app.config.from_mapping(settings)
     app.config.from_mapping(overrides)
     app.config.from_mapping(derived_config(app.config, app.instance_path))
     _require_secret_key(app)

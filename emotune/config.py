@@ -8,10 +8,10 @@ server process; ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redi
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-DEFAULT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 SECRET_KEY_FILE = "secret_key"
 
 
@@ -19,30 +19,75 @@ class ConfigError(RuntimeError):
     """Raised at startup when the configuration cannot work; the message says what to set."""
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its type, its one default (None: unset) and what it is for."""
+
+    name: str
+    default: Any = None
+    kind: type = str
+    doc: str = ""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+MODELS_DIR = str(Path(__file__).resolve().parent.parent / "ml" / "models")
+
+# The one list of what EmoTune reads from the environment; .env.example documents each (a test
+# keeps the two in step). Config keys have the same names as the variables.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", doc="signs the session cookie and CSRF tokens"),
+    Setting("DATABASE_URL", doc="SQLAlchemy URL; unset: SQLite in the instance folder"),
+    Setting("REDIS_URL", doc="broker, result store and rate limits; unset: embedded SQLite broker"),
+    Setting("EMOTUNE_INSTANCE_PATH", doc="instance folder; unset: instance/ in the repo"),
+    Setting("EMOTUNE_MODEL_PATH", doc="model file to serve; unset: the newest in EMOTUNE_MODELS_DIR"),
+    Setting("EMOTUNE_MODELS_DIR", MODELS_DIR, doc="where models are looked for"),
+    Setting("EMOTUNE_LITERT_THREADS", 1, int, "CPU threads LiteRT uses per worker process"),
+    Setting("EMOTUNE_QUEUE", "emotune", doc="Celery queue name for analyses"),
+    Setting("EMOTUNE_TASK_SOFT_LIMIT_S", 30, int, "soft time limit of one analysis task"),
+    Setting("EMOTUNE_TASK_HARD_LIMIT_S", 45, int, "hard time limit of one analysis task"),
+    Setting("EMOTUNE_QUEUE_NOTICE_S", 20, int, "seconds queued before a waiting notice"),
+    Setting("EMOTUNE_READY_PING_TIMEOUT_S", 3.0, float, "how long /readyz waits for a worker"),
+    Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
+    Setting("EMOTUNE_PLAYLIST_COUNT", 4, int, "playlists recommended per result"),
+    Setting("MAX_CONTENT_LENGTH", 10 * 1024 * 1024, int, "largest accepted upload in bytes"),
+    Setting("SESSION_COOKIE_SECURE", True, bool, "session cookie only over HTTPS"),
+    Setting("SPOTIFY_CLIENT_ID", doc="Spotify app credentials (optional)"),
+    Setting("SPOTIFY_CLIENT_SECRET", doc="Spotify app credentials (optional)"),
+    Setting("SPOTIFY_REDIRECT_URI", doc="where Spotify sends users back after login"),
+    Setting("SPOTIFY_API_BASE", "https://api.spotify.com/v1/", doc="Spotify Web API base URL"),
+    Setting("SPOTIFY_ACCOUNTS_BASE", "https://accounts.spotify.com/", doc="Spotify accounts base URL"),
+    Setting("SPOTIFY_TIMEOUT_S", 5.0, float, "timeout of each Spotify HTTP call"),
+)
+
+# Fixed settings: not read from the environment.
+FIXED: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "emotune_session",
+    "WTF_CSRF_TIME_LIMIT": None,
+    # If Redis (the limiter's store) is down, limit in memory rather than answer 500; the queue
+    # check then reports the outage properly (503 queue_unavailable).
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+}
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def parse(setting: Setting, raw: str | None) -> Any:
+    """The value of one variable: its default when unset or blank, else parsed to its kind."""
+    if raw is None or raw.strip() == "":
+        return setting.default
+    value = raw.strip()
+    if setting.kind is bool:
+        if value.lower() not in _TRUE | _FALSE:
+            raise ConfigError(f"{setting.name} must be true or false, got {raw!r}.")
+        return value.lower() in _TRUE
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}.") from exc
+        return setting.kind(value)
+    except ValueError:
+        what = "a whole number" if setting.kind is int else "a number"
+        raise ConfigError(f"{setting.name} must be {what}, got {raw!r}.") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -56,44 +101,7 @@ def normalise_database_url(url: str) -> str:
 def config_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask config built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
-    redis_url = env.get("REDIS_URL", "").strip() or None
-    database_url = env.get("DATABASE_URL", "").strip()
-    return {
-        "SECRET_KEY": env.get("SECRET_KEY", "").strip() or None,
-        "DATABASE_URL": database_url or None,
-        "REDIS_URL": redis_url,
-        "EMOTUNE_MODEL_PATH": env.get("EMOTUNE_MODEL_PATH", "").strip() or None,
-        "EMOTUNE_MODELS_DIR": env.get("EMOTUNE_MODELS_DIR", "").strip()
-        or str(Path(__file__).resolve().parent.parent / "ml" / "models"),
-        "EMOTUNE_LITERT_THREADS": _int(env, "EMOTUNE_LITERT_THREADS", 1),
-        "EMOTUNE_QUEUE": env.get("EMOTUNE_QUEUE", "").strip() or "emotune",
-        "EMOTUNE_TASK_SOFT_LIMIT_S": _int(env, "EMOTUNE_TASK_SOFT_LIMIT_S", 30),
-        "EMOTUNE_TASK_HARD_LIMIT_S": _int(env, "EMOTUNE_TASK_HARD_LIMIT_S", 45),
-        "EMOTUNE_QUEUE_NOTICE_S": _int(env, "EMOTUNE_QUEUE_NOTICE_S", 20),
-        "EMOTUNE_READY_PING_TIMEOUT_S": _float(env, "EMOTUNE_READY_PING_TIMEOUT_S", 3.0),
-        "EMOTUNE_ANALYSES_RATE_LIMIT": env.get("EMOTUNE_ANALYSES_RATE_LIMIT", "").strip()
-        or "30 per minute",
-        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
-        "SPOTIFY_CLIENT_ID": env.get("SPOTIFY_CLIENT_ID", "").strip() or None,
-        "SPOTIFY_CLIENT_SECRET": env.get("SPOTIFY_CLIENT_SECRET", "").strip() or None,
-        "SPOTIFY_REDIRECT_URI": env.get("SPOTIFY_REDIRECT_URI", "").strip() or None,
-        "SPOTIFY_API_BASE": env.get("SPOTIFY_API_BASE", "").strip() or "https://api.spotify.com/v1/",
-        "SPOTIFY_ACCOUNTS_BASE": env.get("SPOTIFY_ACCOUNTS_BASE", "").strip()
-        or "https://accounts.spotify.com/",
-        "SPOTIFY_TIMEOUT_S": _float(env, "SPOTIFY_TIMEOUT_S", 5.0),
-        # Cookies: HTTPS-only by default; the embedded `serve` command (plain http on localhost)
-        # turns this off explicitly.
-        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), True),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_NAME": "emotune_session",
-        "WTF_CSRF_TIME_LIMIT": None,
-        # If Redis (the limiter's store) is down, limit in memory rather than answer 500; the
-        # queue check then reports the outage properly (503 queue_unavailable).
-        "RATELIMIT_SWALLOW_ERRORS": True,
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    }
+    return {**{s.name: parse(s, env.get(s.name)) for s in SETTINGS}, **FIXED}
 
 
 def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[str, Any]:
@@ -125,7 +133,6 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         # Redis redelivers an unacknowledged message after this; longer than the hard time limit.
         # (kombu's SQLAlchemy transport hands these options to create_engine, so none there.)
         "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
-        "include": ["worker.tasks", "worker.catalogue_tasks"],
     }
 
 

@@ -36,7 +36,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
-    # Worker signal handlers (no app context of their own) find the Flask app here.
-    celery_app.flask_app = app  # type: ignore[attr-defined]
+    # Tasks are shared (``@shared_task``) and resolve against Celery's current app; a process that
+    # builds several Flask apps (tests do) must send through the one serving this request.
+    app.before_request(celery_app.set_current)
     app.extensions["celery"] = celery_app
     return celery_app

@@ -16,15 +16,13 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from emotune.extensions import db
-from emotune.model_file import model_unavailable_message, resolve_model
+from emotune.served_model import model_unavailable_message, resolve_model
+from emotune.tasks import ping
 from recommender.refresh import spotify_configured
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
-
-PING_TASK = "worker.tasks.ping"
-
 
 def _celery() -> Celery:
     return current_app.extensions["celery"]
@@ -58,9 +56,7 @@ def ping_worker(timeout: float) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Send the ping task and wait for its reply; returns the check and the worker's reply."""
     started = time.perf_counter()
     try:
-        result = _celery().send_task(
-            PING_TASK, queue=current_app.config["EMOTUNE_QUEUE"], ignore_result=False, expires=timeout + 5
-        )
+        result = ping.apply_async(queue=current_app.config["EMOTUNE_QUEUE"], expires=timeout + 5)
     except Exception as exc:
         return {"ok": False, "detail": f"could not send the ping task: {type(exc).__name__}: {exc}"}, None
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, Uuid
@@ -16,9 +17,33 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 import recommender.models  # noqa: F401  (registers the catalogue tables on the shared metadata)
 from emotune.extensions import db
 from recognizer.emotions import EMOTIONS
+from recommender.strategies import default_strategy
 
-STATUSES = ("queued", "running", "done", "failed")
-STAGES = ("queued", "analysing", "choosing_music", "done", "failed")
+
+class Status(StrEnum):
+    """Where an analysis stands; ``emotune.lifecycle`` is the only code that moves it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Stage(StrEnum):
+    """What a running analysis is doing, finer than its status, for the page's progress line."""
+
+    QUEUED = "queued"
+    ANALYSING = "analysing"
+    CHOOSING_MUSIC = "choosing_music"
+    DONE = "done"
+    FAILED = "failed"
+
+
+FINISHED = (Status.DONE, Status.FAILED)
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def utcnow() -> datetime:
@@ -36,15 +61,13 @@ class Analysis(db.Model):
 
     __tablename__ = "analyses"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
-        CheckConstraint(
-            "stage IN ('queued', 'analysing', 'choosing_music', 'done', 'failed')", name="stage"
-        ),
+        CheckConstraint(_one_of("status", Status), name="status"),
+        CheckConstraint(_one_of("stage", Stage), name="stage"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    stage: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)
+    stage: Mapped[str] = mapped_column(String(16), default=Stage.QUEUED)
     # The strategy the user asked for; None means "the emotion's default".
     strategy: Mapped[str | None] = mapped_column(String(16), nullable=True)
     session_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -74,13 +97,16 @@ class Analysis(db.Model):
         order_by="Face.position",
     )
 
-    def fail(self, code: str, message: str) -> None:
-        """Mark the analysis failed with a code and a message the page can show."""
-        self.status = "failed"
-        self.stage = "failed"
-        self.error_code = code
-        self.error_message = message
-        self.finished_at = utcnow()
+    @property
+    def effective_strategy(self) -> str | None:
+        """The strategy the music follows: the one used, else the one asked for, else the default.
+
+        None only while no emotion is known (queued, running, or no face found).
+        """
+        used = (self.recommendations or {}).get("strategy")
+        if used or self.strategy:
+            return used or self.strategy
+        return default_strategy(self.primary_emotion) if self.primary_emotion else None
 
 
 class Face(db.Model):

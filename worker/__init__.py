@@ -1,33 +1,42 @@
-"""The Celery worker: ``celery -A worker worker`` builds the Flask app and serves its tasks.
+"""The Celery worker's entry point: ``celery -A worker worker`` (and ``celery -A worker beat``).
 
-``celery_app`` (also reachable as ``app``, the name Celery looks for) is built on first access,
-not at import, so importing ``worker.tasks`` (which tests and the Celery ``include`` do) never
-builds a second app as a side effect. The tasks (``worker.tasks``, ``worker.catalogue_tasks``)
-are listed in the Celery config's ``include`` and run inside the Flask app context.
+As in Flask's own Celery example: build the app, take its Celery app. The tasks register
+themselves when the app's modules import them; the worker-only signal handlers live here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_built: dict[str, Any] = {}
+from celery.signals import task_postrun, worker_process_init, worker_ready
+
+from emotune import create_app, served_model
+from emotune.catalogue_tasks import BEAT_SCHEDULE
+from emotune.broker_cleanup import delete_delivered_messages
+
+flask_app = create_app()
+celery_app = app = flask_app.extensions["celery"]
+celery_app.conf.beat_schedule = BEAT_SCHEDULE
 
 
-def _build() -> dict[str, Any]:
-    if not _built:
-        from emotune import create_app
-        from worker.catalogue_tasks import BEAT_SCHEDULE
+@worker_process_init.connect
+def _load_model(**_: Any) -> None:
+    """Each forked child loads its own model before its first photo (never the parent's copy)."""
+    served_model.forget()
+    try:
+        served_model.get_recognizer(flask_app.config)
+    except served_model.ModelUnavailable as exc:
+        flask_app.logger.error("No model in this worker process: %s", exc.message)
+    except Exception:
+        # Analyses then fail with a message of their own; the worker itself stays up.
+        flask_app.logger.exception("Loading the model in a worker process failed")
 
-        flask_app = create_app()
-        celery_app = flask_app.extensions["celery"]
-        celery_app.conf.beat_schedule = {**(celery_app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
-        _built.update(flask_app=flask_app, celery_app=celery_app)
-    return _built
+
+@worker_ready.connect
+def _clean_broker_on_start(**_: Any) -> None:
+    delete_delivered_messages(celery_app.conf.broker_url)
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("celery_app", "app"):
-        return _build()["celery_app"]
-    if name == "flask_app":
-        return _build()["flask_app"]
-    raise AttributeError(f"module 'worker' has no attribute {name!r}")
+@task_postrun.connect
+def _clean_broker_after_task(**_: Any) -> None:
+    delete_delivered_messages(celery_app.conf.broker_url)

@@ -9,15 +9,16 @@ from flask import Response, current_app, jsonify, request, url_for
 from emotune.api import bp
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
-from emotune.api.lifecycle import QueueUnavailable, enqueue, fail_if_stuck, waiting_notice
+from emotune import lifecycle
 from emotune.api.serialise import analysis_json
 from emotune.extensions import db, limiter
-from emotune.models import Analysis
+from emotune.models import Analysis, Status
+from emotune.tasks import analyse_selfie
 from recognizer.errors import ImageRejected
 from recognizer.images import normalise_upload
 from recommender.feedback import UnknownPlaylist, record_vote
 from recommender.service import recommend
-from recommender.strategies import STRATEGIES, default_strategy
+from recommender.strategies import STRATEGIES
 
 # HTTP status per ImageRejected code: what kind of mistake each one is.
 REJECTION_STATUS: dict[str, int] = {
@@ -28,7 +29,6 @@ REJECTION_STATUS: dict[str, int] = {
     "image_too_large": 413,
     "image_too_small": 422,
 }
-PLAYLIST_LIMIT = 4
 
 
 def _rate_limit() -> str:
@@ -80,20 +80,13 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
         normalised = normalise_upload(upload.read())
     except ImageRejected as exc:
         raise ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message) from None
-    analysis = Analysis(status="queued", stage="queued", strategy=strategy, session_key=history_key(create=True))
-    db.session.add(analysis)
-    db.session.commit()
+    analysis = lifecycle.create(strategy, history_key(create=True))
     try:
-        enqueue(analysis, normalised)
-    except QueueUnavailable:
-        raise ApiError(
-            503,
-            "queue_unavailable",
-            "The analysis queue is not reachable right now, so the photo was not analysed. "
-            "Try again in a minute.",
-        ) from None
+        lifecycle.enqueue(analysis, normalised, analyse_selfie)
+    except lifecycle.QueueUnavailable:
+        raise ApiError(503, "queue_unavailable", lifecycle.QUEUE_UNAVAILABLE) from None
     location = url_for("api.get_analysis", analysis_id=analysis.id)
-    body = jsonify(id=str(analysis.id), status="queued", url=location)
+    body = jsonify(id=str(analysis.id), status=analysis.status, url=location)
     return body, 202, {"Location": location}
 
 
@@ -101,15 +94,15 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
 def get_analysis(analysis_id: str) -> Response:
     """The analysis' status and, when done, faces, emotion, model, timings and playlists."""
     analysis = load_analysis(analysis_id)
-    fail_if_stuck(analysis)
+    lifecycle.fail_if_stuck(analysis)
     body = analysis_json(analysis)
     if body["notice"] is None:
-        body["notice"] = waiting_notice(analysis)
+        body["notice"] = lifecycle.waiting_notice(analysis)
     return jsonify(body)
 
 
 def _finished_emotion(analysis: Analysis) -> str:
-    if analysis.status != "done":
+    if analysis.status != Status.DONE:
         raise ApiError(
             409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
         )
@@ -128,12 +121,10 @@ def get_recommendations(analysis_id: str) -> Response:
     """Playlists for the analysis' emotion under another strategy, without a new photo."""
     analysis = load_analysis(analysis_id)
     emotion = _finished_emotion(analysis)
-    strategy = check_strategy(request.args.get("strategy")) or (analysis.recommendations or {}).get(
-        "strategy"
-    ) or analysis.strategy
-    recs = recommend(db.session, emotion=emotion, strategy=strategy, limit=PLAYLIST_LIMIT)
-    used = strategy or default_strategy(emotion)
-    return jsonify(strategy=used, playlists=[rec.to_dict() for rec in recs])
+    strategy = check_strategy(request.args.get("strategy")) or analysis.effective_strategy
+    recs = recommend(db.session, emotion=emotion, strategy=strategy,
+                     limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
+    return jsonify(strategy=strategy, playlists=[rec.to_dict() for rec in recs])
 
 
 @bp.post("/analyses/<analysis_id>/feedback")
@@ -148,11 +139,7 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
             "invalid_feedback",
             'Send JSON like {"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").',
         )
-    strategy = check_strategy(body.get("strategy")) or (analysis.recommendations or {}).get(
-        "strategy"
-    )
-    if strategy is None:
-        raise ApiError(409, "no_strategy", "This analysis has no playlists to vote on.")
+    strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
     try:
         record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"))
     except UnknownPlaylist as exc:

@@ -68,7 +68,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "stage": analysis.stage,
         "created_at": iso(analysis.created_at),
         "updated_at": iso(analysis.updated_at),
-        "strategy": (recommendations or {}).get("strategy") or analysis.strategy,
+        "strategy": analysis.effective_strategy,
         "error": {"code": analysis.error_code, "message": analysis.error_message}
         if analysis.error_code
         else None,
@@ -94,7 +94,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "url": url_for("api.get_analysis", analysis_id=analysis.id),
         "status": analysis.status,
         "created_at": iso(analysis.created_at),
-        "strategy": (analysis.recommendations or {}).get("strategy") or analysis.strategy,
+        "strategy": analysis.effective_strategy,
         "primary_emotion": analysis.primary_emotion,
         "confidence": analysis.confidence,
         "confidence_label": confidence_label(analysis.confidence)

@@ -35,15 +35,3 @@ def test_recognizer_on_litert_imports_no_tensorflow(plan_models: dict[str, Path]
     report = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert report["faces"] == 1
     assert report["heavy"] == []
-
-
-def test_worker_imports_no_tensorflow() -> None:
-    if not (REPO / "worker" / "__init__.py").is_file():
-        pytest.skip("worker package not present")
-    code = (
-        "import sys, worker, worker.tasks\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))"
-    )
-    done = _run(code)
-    assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode().strip().splitlines()[-1] == "[]"

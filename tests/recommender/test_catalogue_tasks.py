@@ -14,8 +14,8 @@ from tests.spotify_stub import Scripted, SpotifyStub
 from sqlalchemy import select
 
 from recommender.models import Playlist
-from worker import catalogue_tasks
-from worker.catalogue_tasks import (
+from emotune import catalogue_tasks
+from emotune.catalogue_tasks import (
     BEAT_SCHEDULE,
     JITTER_S,
     RETRY_AFTER_CAP_S,
@@ -47,7 +47,7 @@ def test_countdowns_are_capped_and_jittered() -> None:
 
 def test_beat_schedule_names_the_refresh_task() -> None:
     entry = BEAT_SCHEDULE["refresh-playlists-daily"]
-    assert entry["task"] == refresh_playlists.name == "worker.catalogue_tasks.refresh_playlists"
+    assert entry["task"] == refresh_playlists.name == "emotune.catalogue_tasks.refresh_playlists"
 
 
 def test_retry_after_3600_schedules_a_retry_instead_of_waiting(
@@ -106,7 +106,7 @@ def test_real_worker_keeps_serving_while_a_3600_s_retry_waits(
     with app.app_context():
         seed_catalogue(db.session)
     celery_app = app.extensions["celery"]
-    import worker.tasks  # noqa: F401  (the ping task)
+    import emotune.tasks  # noqa: F401  (the ping task)
 
     stub.script("/v1/search", Scripted.rate_limited(3600))
     # The retry is observed as the message Celery publishes for it (its ETA), not through logs,
@@ -130,7 +130,7 @@ def test_real_worker_keeps_serving_while_a_3600_s_retry_waits(
             delay = (datetime.fromisoformat(retries[0]["eta"]) - sent_at).total_seconds()
             assert RETRY_AFTER_CAP_S - 5 <= delay <= RETRY_AFTER_CAP_S + JITTER_S + 30
             started = time.monotonic()
-            reply = celery_app.send_task("worker.tasks.ping", queue=queue, ignore_result=False).get(timeout=20)
+            reply = emotune.tasks.ping.apply_async(queue=queue).get(timeout=20)
             assert reply and time.monotonic() - started < 20
     finally:
         before_task_publish.disconnect(record_publish)

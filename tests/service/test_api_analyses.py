@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from emotune.extensions import db
 from emotune.models import Analysis, utcnow
+from emotune.tasks import analyse_selfie
 from tests.conftest import make_app
 from tests.service.test_tasks import run_task
 
@@ -44,7 +45,7 @@ def test_post_queues_the_analysis_and_sends_the_selfie_in_the_task_message(app: 
     messages = broker_messages(app)
     assert len(messages) == 1
     headers = messages[0]["headers"]
-    assert headers["task"] == "worker.tasks.analyse_selfie"
+    assert headers["task"] == analyse_selfie.name == "emotune.tasks.analyse_selfie"
     assert "selfie omitted" in headers["argsrepr"]
     assert app.config["EMOTUNE_QUEUE"] in json.dumps(messages[0]["properties"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from worker.broker_cleanup import delete_delivered_messages
+from emotune.broker_cleanup import delete_delivered_messages
 
 
 def make_broker(path: Path, rows: list[tuple[bytes, int]]) -> None:
@@ -41,7 +41,7 @@ def test_other_brokers_and_missing_tables_are_left_alone(tmp_path: Path) -> None
 def test_cleanup_connection_zeroes_pages_and_keeps_its_journal_in_memory(tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from worker.broker_cleanup import _engine
+    from emotune.broker_cleanup import _engine
 
     broker = tmp_path / "broker.sqlite"
     make_broker(broker, [])

@@ -30,7 +30,7 @@ def new_analysis(app: Flask, **fields: object) -> str:
 
 
 def run_task(app: Flask, analysis_id: str, image: bytes, original_size: list[int] | None = None) -> str:
-    from worker.tasks import analyse_selfie
+    from emotune.tasks import analyse_selfie
 
     with app.app_context():
         return analyse_selfie.run(analysis_id, base64.b64encode(image).decode(), original_size)

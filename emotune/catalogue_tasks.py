@@ -20,6 +20,8 @@ from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
 
+from emotune.extensions import db
+
 from recommender.errors import RateLimited, SpotifyError, SpotifyUnavailable
 from recommender.refresh import refresh_catalogue, spotify_configured
 from recommender.spotify_client import CatalogueClient, SpotifySettings
@@ -30,15 +32,6 @@ RETRY_AFTER_CAP_S = 900
 JITTER_S = 30.0
 BACKOFF_BASE_S = 30
 MAX_RETRIES = 5
-
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "refresh-playlists-daily": {
-        "task": "worker.catalogue_tasks.refresh_playlists",
-        "schedule": crontab(hour=4, minute=17),
-        "kwargs": {},
-    },
-}
-
 
 def rate_limit_countdown(retry_after: float, rng: random.Random | None = None) -> float:
     """Wait what Spotify asked, at most ``RETRY_AFTER_CAP_S``, plus jitter so workers spread out."""
@@ -53,8 +46,6 @@ def backoff_countdown(retries: int, rng: random.Random | None = None) -> float:
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)
 def refresh_playlists(self: Any, emotion: str | None = None, strategy: str | None = None) -> dict[str, Any]:
     """Refresh the catalogue from Spotify; returns a summary, or why it was skipped."""
-    from emotune.extensions import db
-
     ok, message = spotify_configured(current_app.config)
     if not ok:
         log.info("Catalogue refresh skipped: %s", message)
@@ -77,3 +68,12 @@ def refresh_playlists(self: Any, emotion: str | None = None, strategy: str | Non
         log.error("Catalogue refresh failed, not retried: %s", exc.message)
         return {"refreshed": False, "reason": exc.message}
     return {"refreshed": True, "summary": report.summary()}
+
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "refresh-playlists-daily": {
+        "task": refresh_playlists.name,
+        "schedule": crontab(hour=4, minute=17),
+        "kwargs": {},
+    },
+}
