@@ -22,8 +22,28 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from recognizer.emotions import EMOTIONS
 from recognizer.preprocess import INPUT_SIZE, PREPROCESSING
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+from tests.prerequisites import REPO_ROOT, SHARED_DATA, missing, require_fer2013
+
+DATA_DIR = SHARED_DATA
+# Fixtures that need something from outside, and the marker a test using them gets, so that
+# `-m "not postgres"` and the like select by what a test needs.
+NEEDS: dict[str, str] = {
+    "pg_url": "postgres",
+    "redis_url": "redis",
+    "plan_model_tflite": "tensorflow",
+    "face_jpeg": "data",
+    "fer2013_root": "data",
+    "imagenet_weights": "data",
+    "chromium_path": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs (see NEEDS), read from the fixtures it uses."""
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            if fixture in NEEDS:
+                item.add_marker(NEEDS[fixture])
 PG_ADMIN_URL = os.environ.get("EMOTUNE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_TEST_URL = os.environ.get("EMOTUNE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -113,8 +133,7 @@ def csrf_headers(client: FlaskClient) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def face_jpeg() -> bytes:
     """A realistic photo: a FER2013 test face upscaled to 256 px on a 640x480 background, as JPEG."""
-    if not (DATA_DIR / "fer2013" / "test" / "happy").is_dir():
-        pytest.skip(f"FER2013 not found under {DATA_DIR}")
+    require_fer2013()
     from tests.recognizer.photos import encode, one_face_photo
 
     return encode(one_face_photo(), "JPEG", quality=90)
@@ -143,7 +162,7 @@ def pg_url() -> Iterator[str]:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
+        missing(f"PostgreSQL at {PG_ADMIN_URL} (not reachable: {exc})")
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -157,5 +176,5 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_TEST_URL} is not reachable: {exc}")
+        missing(f"Redis at {REDIS_TEST_URL} (not reachable: {exc})")
     return REDIS_TEST_URL

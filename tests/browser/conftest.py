@@ -18,8 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from recognizer.models import find_default_model
 from tests.browser import photos
 from tests.browser.stack import REPO_ROOT, Stack
+from tests.prerequisites import CHROMIUM, missing
 
-CHROMIUM = Path(os.environ.get("EMOTUNE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "browser"
@@ -43,14 +43,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (.ci/run does).")
+        missing(f"Chromium at {CHROMIUM}; install Debian's chromium package (.ci/run does)")
     return CHROMIUM
 
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE_JS.exists():
-        pytest.fail(f"{AXE_JS} is missing: run `npm ci` in the repository root to install axe-core.")
+        missing(f"axe-core at {AXE_JS}: run `npm ci` in the repository root")
     return AXE_JS.read_text(encoding="utf-8")
 
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from tests.prerequisites import FER2013
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FER2013_TEST = REPO_ROOT.parent / "shared" / "data" / "fer2013" / "test"
+FER2013_TEST = FER2013 / "test"
 PHOTO_SIZE = (640, 480)
 FACE_SIDE = 256
 BACKGROUND = (200, 190, 175)

@@ -5,16 +5,13 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-FER2013 = SHARED_DATA / "fer2013"
-IMAGENET = SHARED_DATA / "imagenet" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+from tests.prerequisites import FER2013, IMAGENET_WEIGHTS as IMAGENET, require_path
+
 FOLDERS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
 
 def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the tests need ../shared/data beside the checkout (see README).")
-    return path
+    return require_path(path, "../shared/data beside the checkout (see README)")
 
 
 @pytest.fixture(scope="session")

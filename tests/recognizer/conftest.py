@@ -10,7 +10,8 @@ import pytest
 from recognizer.emotions import EMOTIONS
 from recognizer.preprocess import faces_to_input
 
-from tests.recognizer.photos import CLASSES, DATA, fer_face
+from tests.prerequisites import require_fer2013
+from tests.recognizer.photos import CLASSES, fer_face
 
 if TYPE_CHECKING:
     import keras
@@ -27,8 +28,7 @@ def write_metadata(model_path: Path, **overrides: object) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _require_fer2013() -> None:
-    if not (DATA / "test" / "happy").is_dir():
-        pytest.skip(f"FER2013 not found at {DATA}")
+    require_fer2013()
 
 
 def calibrate_batch_norm(model: "keras.Model", batch: np.ndarray) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013"
+from tests.prerequisites import FER2013 as DATA
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
 
