@@ -1,4 +1,4 @@
-"""Security headers for every response: a tight Content-Security-Policy and friends.
+"""Security headers for every response (Flask-Talisman): a tight Content-Security-Policy and friends.
 
 The page needs only its own scripts, styles and API, the in-memory selfie (``blob:``/``data:``
 images), playlist cover art from Spotify's image CDNs and the Spotify embed player frame.
@@ -6,6 +6,7 @@ Everything else is refused, and no other site may frame EmoTune.
 """
 
 from flask import Flask, Response
+from flask_talisman import Talisman
 
 # Spotify serves playlist covers from several CDN hosts; the wildcards cover all of them.
 SPOTIFY_IMAGE_SOURCES = ("https://i.scdn.co", "https://*.scdn.co", "https://*.spotifycdn.com")
@@ -37,35 +38,32 @@ PERMISSIONS_POLICY: dict[str, str] = {
 
 
 def content_security_policy() -> str:
-    """Return the Content-Security-Policy header value."""
+    """The Content-Security-Policy header value, as Flask-Talisman writes it."""
     return "; ".join(f"{name} {' '.join(values)}" for name, values in CONTENT_SECURITY_POLICY.items())
 
 
-def permissions_policy() -> str:
-    """Return the Permissions-Policy header value."""
-    return ", ".join(f"{feature}={allow}" for feature, allow in PERMISSIONS_POLICY.items())
-
-
-def security_headers() -> dict[str, str]:
-    """Return every security header EmoTune sets, by name."""
-    return {
-        "Content-Security-Policy": content_security_policy(),
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "Permissions-Policy": permissions_policy(),
-        # Older browsers ignore frame-ancestors; X-Frame-Options covers them.
-        "X-Frame-Options": "DENY",
-        "Cross-Origin-Opener-Policy": "same-origin",
-    }
-
-
-def _apply_headers(response: Response) -> Response:
-    # setdefault so a view that deliberately sets its own header keeps it.
-    for name, value in security_headers().items():
-        response.headers.setdefault(name, value)
-    return response
-
-
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response of ``app``."""
-    app.after_request(_apply_headers)
+    """Set the security headers on every response of ``app`` (Flask-Talisman).
+
+    HTTPS is the proxy's job, so no redirect here; HSTS goes out on requests that arrived over
+    HTTPS (behind the proxy, once ProxyFix has read its headers). Cookie flags stay as configured.
+    """
+    Talisman(
+        app,
+        force_https=False,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        permissions_policy=PERMISSIONS_POLICY,
+        # Older browsers ignore frame-ancestors; X-Frame-Options covers them.
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+    )
+    app.after_request(_isolate_window)
+
+
+def _isolate_window(response: Response) -> Response:
+    # The one header Talisman does not set: no other site's window may keep a handle on ours.
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
