@@ -49,32 +49,12 @@ def settings(stub: SpotifyStub) -> SpotifySettings:
 
 @pytest.fixture
 def make_app(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Build the real Flask app on a temporary SQLite database with the catalogue tables."""
-    from emotune import create_app
-    from emotune.extensions import db
+    """Build the real Flask app on a temporary instance folder, migrated like every other test app."""
+    from tests.conftest import make_app as make_migrated_app
 
     def build(**overrides):  # type: ignore[no-untyped-def]
-        from emotune.config import celery_config, config_from_env
-
-        queue = overrides.get("EMOTUNE_QUEUE") or f"recommender-test-{tmp_path.name}"
-        # Broker and result files in the test's own folder, never the shared instance folder.
-        celery = celery_config({**config_from_env({}), "EMOTUNE_QUEUE": queue}, tmp_path)
-        config = {
-            "CELERY": celery,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}",
-            "EMOTUNE_QUEUE": queue,
-            "SPOTIFY_CLIENT_ID": None,
-            "SPOTIFY_CLIENT_SECRET": None,
-            **overrides,
-        }
-        app = create_app(config)
-        with app.app_context():
-            db.create_all()
-        return app
+        settings = {"WTF_CSRF_ENABLED": False, "SPOTIFY_CLIENT_ID": None, "SPOTIFY_CLIENT_SECRET": None}
+        return make_migrated_app(tmp_path / "instance", **{**settings, **overrides})
 
     return build
 
