@@ -56,8 +56,10 @@ def init_app(app: Flask) -> None:
         # Older browsers ignore frame-ancestors; X-Frame-Options covers them.
         frame_options="DENY",
         referrer_policy="strict-origin-when-cross-origin",
-        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
+        # Cookie flags are the app's config alone (`emotune` turns Secure off for plain-http
+        # localhost after the app is built); False here means Talisman leaves them alone.
+        session_cookie_secure=False,
+        session_cookie_http_only=False,
         session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
     )
     app.after_request(_isolate_window)

@@ -17,3 +17,11 @@ def test_session_cookie_keeps_the_configured_secure_flag(client: FlaskClient) ->
     # The test app turns SESSION_COOKIE_SECURE off; Talisman must not turn it back on.
     cookie = client.get("/api/csrf").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_cookie_flags_changed_after_the_app_is_built_are_kept(app) -> None:
+    # What `emotune` does for plain-http localhost, and production's default, both hold.
+    for secure in (False, True):
+        app.config["SESSION_COOKIE_SECURE"] = secure
+        cookie = app.test_client().get("/api/csrf").headers["Set-Cookie"]
+        assert ("Secure" in cookie) is secure
