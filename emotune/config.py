@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from kombu import Queue
+
 SECRET_KEY_FILE = "secret_key"
 
 
@@ -48,6 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_READY_PING_TIMEOUT_S", 3.0, float, "how long /readyz waits for a worker"),
     Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
     Setting("EMOTUNE_PLAYLIST_COUNT", 4, int, "playlists recommended per result"),
+    Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
+    Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
+    Setting("EMOTUNE_READYZ_TOKEN", doc="token that unlocks /readyz detail for non-loopback clients"),
     Setting("MAX_CONTENT_LENGTH", 10 * 1024 * 1024, int, "largest accepted upload in bytes"),
     Setting("SESSION_COOKIE_SECURE", True, bool, "session cookie only over HTTPS"),
     Setting("SPOTIFY_CLIENT_ID", doc="Spotify app credentials (optional)"),
@@ -68,6 +73,8 @@ FIXED: dict[str, Any] = {
     # check then reports the outage properly (503 queue_unavailable).
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    # Retry-After (and X-RateLimit-*) on answers, so a client knows how long to wait.
+    "RATELIMIT_HEADERS_ENABLED": True,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 
@@ -118,6 +125,10 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "broker_url": broker,
         "result_backend": backend,
         "task_default_queue": queue,
+        # Analyses, and a queue of its own for readiness pings and the sweep, so that a backlog
+        # of photos never delays them; a worker started without --queues consumes both.
+        "task_queues": (Queue(queue), Queue(control_queue(queue))),
+        "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         # Results go to the database tables; Celery's own result store is only used for pings.
         "task_ignore_result": True,
         "result_expires": 600,
@@ -130,10 +141,22 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
-        # Redis redelivers an unacknowledged message after this; longer than the hard time limit.
+        # Redis redelivers a message whose worker died once this has passed without an ack: just
+        # past the hard time limit (no live task can still hold it) and past the longest retry
+        # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
         # (kombu's SQLAlchemy transport hands these options to create_engine, so none there.)
-        "broker_transport_options": {"visibility_timeout": 3600} if redis_url else {},
+        "broker_transport_options": {"visibility_timeout": visibility_timeout(config)} if redis_url else {},
     }
+
+
+def control_queue(queue: str) -> str:
+    """The queue of readiness pings and sweeps beside the analysis queue ``queue``."""
+    return f"{queue}.control"
+
+
+def visibility_timeout(config: Mapping[str, Any]) -> int:
+    """Seconds Redis waits before redelivering an unacknowledged analysis message."""
+    return config["EMOTUNE_TASK_HARD_LIMIT_S"] + 15
 
 
 def derived_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[str, Any]:

@@ -2,20 +2,28 @@
 
 Readiness checks the database, the broker, that a worker answers a round-trip ping task (kombu's
 SQLAlchemy transport has no remote control, so ``celery inspect ping`` cannot work there), and
-that the model file loads; each check reports its own detail, and any failure answers 503.
+that the model file loads; any failure answers 503. The ping goes through the control queue, so a
+backlog of photos does not make a healthy deployment look unready. Each check's detail (paths,
+hosts, pids, error text) is shown only to loopback clients and to holders of
+EMOTUNE_READYZ_TOKEN; everyone else sees the status alone.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import time
 from typing import Any
 
 from celery import Celery
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
+from emotune.api.access import bearer_token
+from emotune.config import control_queue
 from emotune.extensions import db
+from emotune.models import QueueMark, as_utc, utcnow
 from emotune.served_model import model_unavailable_message, resolve_model
 from emotune.tasks import ping
 from recommender.refresh import spotify_configured
@@ -56,7 +64,7 @@ def ping_worker(timeout: float) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Send the ping task and wait for its reply; returns the check and the worker's reply."""
     started = time.perf_counter()
     try:
-        result = ping.apply_async(queue=current_app.config["EMOTUNE_QUEUE"], expires=timeout + 5)
+        result = ping.apply_async(queue=control_queue(current_app.config["EMOTUNE_QUEUE"]), expires=timeout + 5)
     except Exception as exc:
         return {"ok": False, "detail": f"could not send the ping task: {type(exc).__name__}: {exc}"}, None
     try:
@@ -88,6 +96,33 @@ def check_model_locally() -> dict[str, Any]:
     }
 
 
+def check_sweep() -> dict[str, Any]:
+    """When the sweep (which ends lost and stuck analyses) last ran; informational."""
+    interval = current_app.config["EMOTUNE_SWEEP_INTERVAL_S"]
+    try:
+        mark = db.session.get(QueueMark, current_app.config["EMOTUNE_QUEUE"])
+    except Exception as exc:
+        db.session.rollback()
+        return {"ok": False, "detail": f"not checked: {type(exc).__name__}"}
+    if mark is None or mark.swept_at is None:
+        return {"ok": False, "detail": "the sweep has not run yet: run `celery -A worker beat` beside the "
+                "worker (`emotune` runs it for you)"}
+    age = (utcnow() - as_utc(mark.swept_at)).total_seconds()
+    return {"ok": age <= 3 * interval, "detail": f"last ran {age:.0f} s ago (every {interval} s)"}
+
+
+def may_see_detail() -> bool:
+    """Loopback clients (not relayed by a proxy) and holders of EMOTUNE_READYZ_TOKEN."""
+    token, expected = bearer_token(), current_app.config.get("EMOTUNE_READYZ_TOKEN")
+    if token and expected and hmac.compare_digest(token, expected):
+        return True
+    relayed = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    try:
+        return not relayed and ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     """The process is up and serving requests."""
@@ -105,9 +140,11 @@ def readyz() -> tuple[Response, int]:
         checks["worker"] = {"ok": False, "detail": "not checked: the broker is unreachable"}
     checks["model"] = reply["model"] if reply and "model" in reply else check_model_locally()
     ready = all(check["ok"] for check in checks.values())
-    # Informational only: without Spotify credentials the app still recommends (seeded catalogue).
+    status, code = ("ready", 200) if ready else ("not_ready", 503)
+    if not may_see_detail():
+        return jsonify(status=status), code
+    # Informational only: without Spotify credentials the app still recommends (seeded catalogue);
+    # without the sweep, lost analyses are ended only when someone polls them.
     refreshes, message = spotify_configured(current_app.config)
     spotify = {"catalogue_refreshes": refreshes, "detail": message}
-    return jsonify(status="ready" if ready else "not_ready", checks=checks, spotify=spotify), (
-        200 if ready else 503
-    )
+    return jsonify(status=status, checks=checks, sweep=check_sweep(), spotify=spotify), code

@@ -1,29 +1,35 @@
 """One analysis's whole life, from upload to done or failed: the only code that moves its state.
 
 create -> enqueue -> claim -> record_recognition -> record_music -> finish, or fail at any step;
-``waiting_notice`` and ``fail_if_stuck`` explain or end an analysis that is not moving. The
-Celery task (``emotune.tasks``) is a thin adapter around ``analyse``, which takes the recognizer
-loader as a parameter, so the state machine runs (and is tested) without Celery. The selfie is
-only ever a function argument here: never stored, never logged.
+``waiting_notice`` explains a wait, ``fail_if_stuck`` and ``sweep`` end an analysis that can no
+longer finish (its message lost with the broker's data, its worker killed, a worker on another
+database) with a message saying so. The Celery tasks (``emotune.tasks``) are thin adapters around
+``analyse``, ``mark_taken`` and ``sweep``, which take what they need as parameters, so the state
+machine runs (and is tested) without Celery.
+
+The selfie is only ever a function argument here, never stored or logged. In the queue it travels
+encrypted with a key that lives only in the analysis row and is erased when the analysis ends, so
+whatever the broker kept (unacked messages, AOF or RDB files, SQLite pages) cannot give it back.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
+from emotune.config import visibility_timeout
 from emotune.extensions import db
 from emotune.served_model import ModelUnavailable
-from emotune.models import FINISHED, Analysis, Face, Stage, Status, as_utc, utcnow
+from emotune.models import FINISHED, Analysis, Face, QueueMark, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
 from recognizer.images import NormalisedUpload
 from recognizer.pipeline import RecognitionResult, Recognizer
@@ -35,6 +41,12 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # Time the worker needs beyond the hard limit to notice, requeue and write a result.
 STUCK_MARGIN_S = 15
+# An analysis created this long before a probe was sent may still be behind it in the queue
+# (enqueue retries for about a second); only older ones count as lost.
+ENQUEUE_SLACK_S = 10
+# Longest countdown of a retry after a database error (emotune.tasks): a message delivered before
+# the probe may be waiting this long in a worker before it claims its analysis.
+RETRY_BACKOFF_MAX_S = 15
 
 QUEUE_UNAVAILABLE = (
     "The analysis queue is not reachable right now, so the photo was not analysed. "
@@ -52,23 +64,28 @@ class AnalysisTask(Protocol):
     def apply_async(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
-def create(strategy: str | None, session_key: str | None) -> Analysis:
-    """Store a new queued analysis for this browser session (the photo is not part of it)."""
-    analysis = Analysis(status=Status.QUEUED, stage=Stage.QUEUED, strategy=strategy, session_key=session_key)
+def create(strategy: str | None, session_key: str | None, access_token_hash: str | None = None) -> Analysis:
+    """Store a new queued analysis for this browser session (the photo is not part of it).
+
+    ``access_token_hash`` lets an API client without cookies read it later (emotune.api.access).
+    """
+    analysis = Analysis(status=Status.QUEUED, stage=Stage.QUEUED, strategy=strategy, session_key=session_key,
+                        access_token_hash=access_token_hash, photo_key=Fernet.generate_key().decode("ascii"))
     db.session.add(analysis)
     db.session.commit()
     return analysis
 
 
 def enqueue(analysis: Analysis, upload: NormalisedUpload, task: AnalysisTask) -> None:
-    """Send the analysis to the worker; the selfie travels only inside the task message.
+    """Send the analysis to the worker; the selfie travels only inside the task message, encrypted.
 
     Raises ``QueueUnavailable`` after marking the analysis failed when the broker refuses it.
     """
     size = list(upload.original_size)
+    sealed = Fernet(analysis.photo_key.encode("ascii")).encrypt(upload.jpeg).decode("ascii")
     try:
         task.apply_async(
-            args=[str(analysis.id), base64.b64encode(upload.jpeg).decode("ascii"), size],
+            args=[str(analysis.id), sealed, size],
             queue=current_app.config["EMOTUNE_QUEUE"],
             # What logs, events and `celery inspect` show instead of the image.
             argsrepr=repr([str(analysis.id), "<selfie omitted>", size]),
@@ -85,7 +102,10 @@ def claim(analysis_id: uuid.UUID) -> Analysis | None:
     """Move a queued (or crashed-while-running) analysis to running; None if there is nothing to do."""
     analysis = db.session.get(Analysis, analysis_id)
     if analysis is None:
-        log.info("Analysis %s no longer exists (deleted); nothing to do", analysis_id)
+        # Deleted by its owner, or this worker reads another database than the web app does.
+        log.warning("Analysis %s is not in the database %s: deleted, or this worker is connected to a "
+                    "different database than the web app", analysis_id,
+                    db.engine.url.render_as_string(hide_password=True))
         return None
     if analysis.status in FINISHED:
         log.info("Analysis %s is already %s; not running it again", analysis_id, analysis.status)
@@ -152,9 +172,10 @@ def record_music(analysis: Analysis) -> None:
 
 
 def finish(analysis: Analysis) -> None:
-    """Mark the analysis done and record its total time from upload."""
+    """Mark the analysis done, record its total time from upload, erase its photo key."""
     analysis.status = Status.DONE
     analysis.stage = Stage.DONE
+    analysis.photo_key = None
     analysis.finished_at = utcnow()
     analysis.timings_ms = {**(analysis.timings_ms or {}), "total": _ms(analysis.created_at, analysis.finished_at)}
     db.session.commit()
@@ -164,13 +185,14 @@ def fail(analysis: Analysis, code: str, message: str) -> None:
     """Mark the analysis failed with a code and a message that says what to do, and store it."""
     analysis.status = Status.FAILED
     analysis.stage = Stage.FAILED
+    analysis.photo_key = None
     analysis.error_code = code
     analysis.error_message = message
     analysis.finished_at = utcnow()
     db.session.commit()
 
 
-def analyse(analysis_id: str, image_b64: str, original_size: Any,
+def analyse(analysis_id: str, sealed_photo: str, original_size: Any,
             load_recognizer: Callable[[], Recognizer]) -> str:
     """Run one delivered analysis to its end and return its final status (or why it was skipped).
 
@@ -187,8 +209,8 @@ def analyse(analysis_id: str, image_b64: str, original_size: Any,
     if analysis is None:
         return "skipped"
     try:
-        image = base64.b64decode(image_b64, validate=True)
-    except (binascii.Error, ValueError):
+        image = Fernet(analysis.photo_key.encode("ascii")).decrypt(sealed_photo.encode("ascii"))
+    except (InvalidToken, ValueError, AttributeError):
         fail(analysis, "invalid_message", "The photo did not reach the worker intact. Please upload it again.")
         return analysis.status
     try:
@@ -229,27 +251,55 @@ def fail_crashed(analysis_id: str) -> str:
 
 
 def waiting_notice(analysis: Analysis, now: datetime | None = None) -> dict[str, str] | None:
-    """For an analysis queued longer than EMOTUNE_QUEUE_NOTICE_S, say why it may be waiting."""
+    """For an analysis queued longer than EMOTUNE_QUEUE_NOTICE_S, say truthfully why it waits."""
     if analysis.status != Status.QUEUED:
         return None
     now = now or utcnow()
     waited = (now - as_utc(analysis.created_at)).total_seconds()
     if waited < current_app.config["EMOTUNE_QUEUE_NOTICE_S"]:
         return None
+    mark = db.session.get(QueueMark, current_app.config["EMOTUNE_QUEUE"])
+    recent = timedelta(seconds=3 * current_app.config["EMOTUNE_SWEEP_INTERVAL_S"] + lost_after_s())
+    if mark and mark.taken_at and now - as_utc(mark.taken_at) < recent:
+        return {
+            "code": "waiting_in_queue",
+            "message": f"Waiting in the queue for {waited:.0f} s behind other photos; workers are taking "
+            "work, so it will start soon. If it cannot run, it ends with a message saying so.",
+        }
     return {
         "code": "waiting_for_worker",
-        "message": f"Still waiting for a worker after {waited:.0f} s. It will run as soon as a "
-        "worker is free; if this lasts, the operator should check that one is running "
-        "(`celery -A worker worker`, or `emotune` for the embedded setup) and see /readyz.",
+        "message": f"No worker has taken work for a while, so this photo has waited {waited:.0f} s. "
+        "It runs when a worker is back; the operator should check that one is running "
+        "(`celery -A worker worker` and `celery -A worker beat`, or `emotune`) and see /readyz.",
     }
 
 
+def stuck_after_s() -> int:
+    """Seconds a running analysis may go without finishing before it is failed as lost.
+
+    On Redis a killed worker's message comes back after the visibility timeout and runs again,
+    so that redelivery gets its chance first; the embedded broker never redelivers.
+    """
+    config = current_app.config
+    limit = config["EMOTUNE_TASK_HARD_LIMIT_S"] + STUCK_MARGIN_S
+    if config.get("REDIS_URL"):
+        limit += visibility_timeout(config)
+    return limit
+
+
+def lost_after_s() -> int:
+    """Seconds after a worker took a probe by which everything enqueued before it has been claimed."""
+    # A message delivered before the probe waits at most for its process's current task (hard
+    # limit) or for a retry countdown after a database error, whichever is longer.
+    return max(current_app.config["EMOTUNE_TASK_HARD_LIMIT_S"], RETRY_BACKOFF_MAX_S) + STUCK_MARGIN_S
+
+
 def fail_if_stuck(analysis: Analysis, now: datetime | None = None) -> bool:
-    """Mark a running analysis failed when it has outlived the task's hard time limit."""
+    """Mark a running analysis failed when its worker can no longer be finishing it."""
     if analysis.status != Status.RUNNING or analysis.started_at is None:
         return False
     now = now or utcnow()
-    limit = current_app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + STUCK_MARGIN_S
+    limit = stuck_after_s()
     if now - as_utc(analysis.started_at) < timedelta(seconds=limit):
         return False
     fail(analysis, "worker_lost",
@@ -257,6 +307,59 @@ def fail_if_stuck(analysis: Analysis, now: datetime | None = None) -> bool:
          "ran out of time). Please try again with a new photo.")
     log.warning("Analysis %s marked worker_lost after %s s running", analysis.id, limit)
     return True
+
+
+LOST_MESSAGE = (
+    "This photo was lost on its way to the emotion model (the queue restarted or a worker failed "
+    "before it started), so it was not analysed. Please upload it again."
+)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep did: analyses failed as lost in the queue, or stuck with a dead worker."""
+
+    lost: int
+    stuck: int
+
+
+def mark_taken(queue: str, sent_at: datetime) -> None:
+    """A worker took the probe sent at ``sent_at`` from ``queue``: move the queue's mark forward."""
+    mark = db.session.get(QueueMark, queue) or QueueMark(queue=queue)
+    if mark.sent_at is None or as_utc(mark.sent_at) < sent_at:
+        mark.sent_at, mark.taken_at = sent_at, utcnow()
+        db.session.add(mark)
+    db.session.commit()
+
+
+def sweep(queue: str, now: datetime | None = None) -> SweepReport:
+    """End every analysis that can no longer finish, each with a message saying what to do.
+
+    Lost: still queued although a probe sent well after it was taken from the (first in, first
+    out) queue long enough ago for anything ahead of the probe to have been claimed. Stuck:
+    running past ``stuck_after_s``. Returns the counts; call ``send_probe`` after it.
+    """
+    now = now or utcnow()
+    mark = db.session.get(QueueMark, queue) or QueueMark(queue=queue)
+    lost = 0
+    if mark.sent_at and mark.taken_at and now - as_utc(mark.taken_at) >= timedelta(seconds=lost_after_s()):
+        before = as_utc(mark.sent_at) - timedelta(seconds=ENQUEUE_SLACK_S)
+        for analysis in db.session.scalars(
+            select(Analysis).where(Analysis.status == Status.QUEUED, Analysis.created_at < before)
+        ):
+            fail(analysis, "lost", LOST_MESSAGE)
+            log.warning("Analysis %s failed as lost: still queued after the queue moved past it", analysis.id)
+            lost += 1
+    stuck = 0
+    started_before = now - timedelta(seconds=stuck_after_s())
+    for analysis in db.session.scalars(
+        select(Analysis).where(Analysis.status == Status.RUNNING, Analysis.started_at < started_before)
+    ):
+        stuck += fail_if_stuck(analysis, now)
+    mark.swept_at = now
+    db.session.add(mark)
+    db.session.commit()
+    return SweepReport(lost=lost, stuck=stuck)
 
 
 def _fail_by_id(analysis_id: str, code: str, message: str) -> str:

@@ -89,6 +89,11 @@ class Analysis(db.Model):
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Snapshot of the playlists chosen when the analysis ran: {"strategy": .., "playlists": [..]}.
     recommendations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The key the queued photo is encrypted with (Fernet). It exists only here and only until the
+    # analysis ends, so a message left in the broker (or its persistence files) is unreadable.
+    photo_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # sha256 of the secret token returned once at creation (API clients without cookies).
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     faces: Mapped[list[Face]] = relationship(
         back_populates="analysis",
@@ -148,3 +153,18 @@ class Face(db.Model):
             raise ValueError(f"expected {len(EMOTIONS)} probabilities, got {len(values)}")
         for emotion, value in zip(EMOTIONS, values):
             setattr(self, f"p_{emotion.lower()}", float(value))
+
+
+class QueueMark(db.Model):
+    """The sweep's view of an analysis queue: the newest probe a worker took from it.
+
+    Queues are first in, first out, so once a worker takes a probe sent at ``sent_at``, every
+    analysis enqueued before it has been delivered; one still queued well after that was lost.
+    """
+
+    __tablename__ = "queue_marks"
+
+    queue: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    swept_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,35 +1,78 @@
-"""Celery tasks of an analysis: thin adapters from a queued message to ``emotune.lifecycle``.
+"""Celery tasks: thin adapters from queued messages to ``emotune.lifecycle``.
 
 Options common to every task (late acknowledgement, requeue when the worker is lost, no result
 stored) are set once in the Celery config (``emotune.config.celery_config``); a task sets only
 what differs. The web imports these tasks and calls ``apply_async`` on them; nothing names them
-by string.
+by string except the beat schedule, which takes ``task.name``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from emotune import lifecycle
+from emotune.config import control_queue
+from emotune.extensions import db
+from emotune.models import utcnow
 from emotune.served_model import get_recognizer, model_status
 
+# The database went away (down, restarting, failing over): the message is published again with a
+# growing countdown instead of being acknowledged unprocessed. About ten minutes of retries; an
+# analysis whose outage lasts longer is ended by the sweep once the database is back.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRIES = 40
 
-@shared_task
-def analyse_selfie(analysis_id: str, image_b64: str, original_size: list[int] | None = None) -> str:
+
+@shared_task(autoretry_for=DATABASE_ERRORS, retry_backoff=1, retry_backoff_max=lifecycle.RETRY_BACKOFF_MAX_S,
+             retry_jitter=True, max_retries=DATABASE_RETRIES)
+def analyse_selfie(analysis_id: str, sealed_photo: str, original_size: list[int] | None = None) -> str:
     """Analyse one queued selfie (faces, emotions, playlists); returns the analysis's final status."""
     config = current_app.config
     try:
-        return lifecycle.analyse(analysis_id, image_b64, original_size, lambda: get_recognizer(config))
+        return lifecycle.analyse(analysis_id, sealed_photo, original_size, lambda: get_recognizer(config))
+    except DATABASE_ERRORS:
+        # A connection that failed mid-transaction must not be reused by the retry.
+        db.session.rollback()
+        db.session.remove()
+        raise
     except SoftTimeLimitExceeded:
         return lifecycle.fail_timed_out(analysis_id, config["EMOTUNE_TASK_SOFT_LIMIT_S"])
     except Exception:
         return lifecycle.fail_crashed(analysis_id)
+
+
+@shared_task
+def probe(queue: str, sent_at: str) -> None:
+    """Taken from the analysis queue after everything enqueued before it: record the mark."""
+    lifecycle.mark_taken(queue, datetime.fromisoformat(sent_at))
+
+
+@shared_task
+def sweep() -> dict[str, int]:
+    """End analyses that can no longer finish, then send the next probe down the analysis queue."""
+    queue = current_app.config["EMOTUNE_QUEUE"]
+    report = lifecycle.sweep(queue)
+    probe.apply_async(args=[queue, utcnow().isoformat()], queue=queue)
+    return {"lost": report.lost, "stuck": report.stuck}
+
+
+def sweep_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The beat entry that runs ``sweep`` every EMOTUNE_SWEEP_INTERVAL_S on the control queue."""
+    return {
+        "sweep-lost-and-stuck-analyses": {
+            "task": sweep.name,
+            "schedule": float(config["EMOTUNE_SWEEP_INTERVAL_S"]),
+            "options": {"queue": control_queue(config["EMOTUNE_QUEUE"])},
+        },
+    }
 
 
 # Readiness waits for this reply, so unlike the analyses it stores a result and acks at once.

@@ -11,17 +11,22 @@ from typing import Any
 from celery.signals import task_postrun, worker_process_init, worker_ready
 
 from emotune import create_app, served_model
-from emotune.catalogue_tasks import BEAT_SCHEDULE
 from emotune.broker_cleanup import delete_delivered_messages
+from emotune.catalogue_tasks import BEAT_SCHEDULE
+from emotune.extensions import db
+from emotune.tasks import sweep_schedule
 
 flask_app = create_app()
 celery_app = app = flask_app.extensions["celery"]
-celery_app.conf.beat_schedule = BEAT_SCHEDULE
+celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, **sweep_schedule(flask_app.config)}
 
 
 @worker_process_init.connect
 def _load_model(**_: Any) -> None:
     """Each forked child loads its own model before its first photo (never the parent's copy)."""
+    with flask_app.app_context():
+        # Database connections inherited from the parent must not be shared with it.
+        db.engine.dispose(close=False)
     served_model.forget()
     try:
         served_model.get_recognizer(flask_app.config)

@@ -7,6 +7,7 @@ import uuid
 from flask import Response, current_app, jsonify, request, url_for
 
 from emotune.api import bp
+from emotune.api.access import may_access, new_token
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
 from emotune import lifecycle
@@ -49,13 +50,13 @@ def check_strategy(value: str | None) -> str | None:
 
 
 def load_analysis(analysis_id: str) -> Analysis:
-    """The analysis with this id, or a 404 ApiError for malformed and unknown ids alike."""
+    """This requester's analysis with this id, or a 404 ApiError (malformed, unknown or not theirs)."""
     try:
         key = uuid.UUID(analysis_id)
     except ValueError:
         key = None
     analysis = db.session.get(Analysis, key) if key else None
-    if analysis is None:
+    if analysis is None or not may_access(analysis):
         raise ApiError(
             404,
             "analysis_not_found",
@@ -80,13 +81,15 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
         normalised = normalise_upload(upload.read())
     except ImageRejected as exc:
         raise ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message) from None
-    analysis = lifecycle.create(strategy, history_key(create=True))
+    token, token_hash = new_token()
+    analysis = lifecycle.create(strategy, history_key(create=True), token_hash)
     try:
         lifecycle.enqueue(analysis, normalised, analyse_selfie)
     except lifecycle.QueueUnavailable:
         raise ApiError(503, "queue_unavailable", lifecycle.QUEUE_UNAVAILABLE) from None
     location = url_for("api.get_analysis", analysis_id=analysis.id)
-    body = jsonify(id=str(analysis.id), status=analysis.status, url=location)
+    # The token is shown this once: API clients without cookies send it as a Bearer token.
+    body = jsonify(id=str(analysis.id), status=analysis.status, url=location, token=token)
     return body, 202, {"Location": location}
 
 
@@ -153,14 +156,6 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
 def delete_analysis(analysis_id: str) -> tuple[str, int]:
     """Remove one analysis of this browser's history from the database."""
     analysis = load_analysis(analysis_id)
-    key = history_key()
-    if key is None or analysis.session_key != key:
-        # Same answer as an unknown id: ids of other browsers are not confirmed.
-        raise ApiError(
-            404,
-            "analysis_not_found",
-            "No analysis with this id in this browser's history: it may already be deleted.",
-        )
     db.session.delete(analysis)
     db.session.commit()
     return "", 204

@@ -19,7 +19,9 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request could not be understood; check its format and try again."),
     404: ("not_found", "Nothing here: check the address."),
     405: ("method_not_allowed", "This address does not accept that method."),
+    414: ("uri_too_long", "The address is too long: check the link, or start again from the home page."),
     429: ("rate_limited", "Too many photos in a short time: wait a minute and try again."),
+    431: ("headers_too_large", "The request's headers are too large: clear this site's cookies and try again."),
     500: ("internal_error", "Something went wrong on our side; please try again in a moment."),
 }
 
@@ -73,6 +75,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(TooManyRequests)
     def _rate_limited(exc: TooManyRequests):  # type: ignore[no-untyped-def]
+        # Flask-Limiter adds the exact wait as Retry-After (RATELIMIT_HEADERS_ENABLED).
         code, message = HTTP_MESSAGES[429]
         return error_response(429, code, message)
 

@@ -73,11 +73,14 @@ def test_importing_the_worker_loads_no_model(tmp_path: Path) -> None:
     assert "ai_edge_litert.interpreter" not in modules
 
 
-def test_worker_app_is_the_flask_apps_celery_with_the_beat_schedule(tmp_path: Path) -> None:
+def test_worker_app_is_the_flask_apps_celery_with_the_beat_schedules(tmp_path: Path) -> None:
     code = (
         "import worker\nfrom emotune.catalogue_tasks import BEAT_SCHEDULE, refresh_playlists\n"
+        "from emotune.tasks import sweep, sweep_schedule\n"
         "assert worker.app is worker.celery_app is worker.flask_app.extensions['celery']\n"
-        "assert worker.celery_app.conf.beat_schedule == BEAT_SCHEDULE\n"
+        "schedule = worker.celery_app.conf.beat_schedule\n"
+        "assert schedule == {**BEAT_SCHEDULE, **sweep_schedule(worker.flask_app.config)}\n"
+        "assert [e['task'] for e in schedule.values()].count(sweep.name) == 1\n"
         "assert BEAT_SCHEDULE['refresh-playlists-daily']['task'] == refresh_playlists.name\n"
         "assert {'emotune.tasks.analyse_selfie', 'emotune.tasks.ping', refresh_playlists.name} <= set(worker.celery_app.tasks)"
     )

@@ -6,34 +6,53 @@ branch (done, no face, no model, re-run, crash-rerun) is checked on its own.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 import uuid
 
 import numpy as np
+from cryptography.fernet import Fernet
 from flask import Flask
 from PIL import Image
 
+from emotune import lifecycle
+from emotune.api.access import token_hash
 from emotune.extensions import db
 from emotune.models import Analysis, Face
 from recognizer.emotions import EMOTIONS
 from tests.conftest import make_app
 
 
+# The API client's token of every analysis made by ``new_analysis``.
+TOKEN = "test-access-token"
+
+
 def new_analysis(app: Flask, **fields: object) -> str:
+    """A queued analysis as the API makes one (its photo key, an access token), without a photo."""
     with app.app_context():
-        analysis = Analysis(**{"status": "queued", "stage": "queued", **fields})
-        db.session.add(analysis)
+        analysis = lifecycle.create(None, None, token_hash(TOKEN))
+        for name, value in fields.items():
+            setattr(analysis, name, value)
         db.session.commit()
         return str(analysis.id)
 
 
+def fetch(app: Flask, analysis_id: str) -> dict:
+    """GET the analysis as its API client (bearer token, no cookie)."""
+    response = app.test_client().get(f"/api/analyses/{analysis_id}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
 def run_task(app: Flask, analysis_id: str, image: bytes, original_size: list[int] | None = None) -> str:
+    """Run the task body on ``image`` sealed with the analysis's key, as the message carries it."""
     from emotune.tasks import analyse_selfie
 
     with app.app_context():
-        return analyse_selfie.run(analysis_id, base64.b64encode(image).decode(), original_size)
+        analysis = db.session.get(Analysis, uuid.UUID(analysis_id))
+        key = analysis.photo_key if analysis and analysis.photo_key else Fernet.generate_key().decode()
+        sealed = Fernet(key.encode()).encrypt(image).decode()
+        return analyse_selfie.run(analysis_id, sealed, original_size)
 
 
 def background_jpeg() -> bytes:
@@ -47,7 +66,7 @@ def background_jpeg() -> bytes:
 def test_face_photo_gives_done_analysis_with_faces_and_playlists(model_app: Flask, face_jpeg: bytes) -> None:
     analysis_id = new_analysis(model_app)
     assert run_task(model_app, analysis_id, face_jpeg) == "done"
-    body = model_app.test_client().get(f"/api/analyses/{analysis_id}").get_json()
+    body = fetch(model_app, analysis_id)
     assert body["status"] == "done" and body["stage"] == "done"
     assert body["error"] is None and body["notice"] is None
     assert len(body["faces"]) == 1
@@ -74,9 +93,7 @@ def test_boxes_and_image_size_are_in_the_uploads_original_coordinates(model_app:
     normalised = normalise_upload(face_jpeg).jpeg
     # As if the web process had shrunk a photo twice the size: boxes come back in the larger frame.
     assert run_task(model_app, scaled_id, normalised, [1280, 960]) == "done"
-    client = model_app.test_client()
-    plain = client.get(f"/api/analyses/{plain_id}").get_json()
-    scaled = client.get(f"/api/analyses/{scaled_id}").get_json()
+    plain, scaled = fetch(model_app, plain_id), fetch(model_app, scaled_id)
     assert scaled["image"] == {"width": 1280, "height": 960}
     for key in ("x", "y", "width", "height"):
         assert abs(scaled["faces"][0]["box"][key] - 2 * plain["faces"][0]["box"][key]) <= 8
@@ -114,14 +131,14 @@ def test_rerun_after_a_crash_replaces_partial_faces(model_app: Flask, face_jpeg:
 def test_gives_up_after_repeated_crashes(model_app: Flask, face_jpeg: bytes) -> None:
     analysis_id = new_analysis(model_app, attempts=3, status="running")
     assert run_task(model_app, analysis_id, face_jpeg) == "skipped"
-    body = model_app.test_client().get(f"/api/analyses/{analysis_id}").get_json()
+    body = fetch(model_app, analysis_id)
     assert body["status"] == "failed" and body["error"]["code"] == "worker_lost"
 
 
 def test_no_face_is_done_with_a_notice_and_no_emotion(model_app: Flask) -> None:
     analysis_id = new_analysis(model_app)
     assert run_task(model_app, analysis_id, background_jpeg()) == "done"
-    body = model_app.test_client().get(f"/api/analyses/{analysis_id}").get_json()
+    body = fetch(model_app, analysis_id)
     assert body["status"] == "done"
     assert body["faces"] == [] and body["primary_emotion"] is None and body["confidence"] is None
     assert body["notice"]["code"] == "no_face"
@@ -135,7 +152,7 @@ def test_without_a_model_the_worker_refuses_clearly(tmp_path, face_jpeg: bytes) 
     app = make_app(tmp_path / "instance", EMOTUNE_MODELS_DIR=str(empty))
     analysis_id = new_analysis(app)
     assert run_task(app, analysis_id, face_jpeg) == "failed"
-    body = app.test_client().get(f"/api/analyses/{analysis_id}").get_json()
+    body = fetch(app, analysis_id)
     assert body["status"] == "failed" and body["stage"] == "failed"
     assert body["error"]["code"] == "model_unavailable"
     assert "EMOTUNE_MODEL_PATH" in body["error"]["message"] and "ml/models" in body["error"]["message"]
@@ -147,7 +164,7 @@ def test_missing_configured_model_names_the_path(tmp_path, face_jpeg: bytes) -> 
     app = make_app(tmp_path / "instance", EMOTUNE_MODEL_PATH=str(missing))
     analysis_id = new_analysis(app)
     assert run_task(app, analysis_id, face_jpeg) == "failed"
-    body = app.test_client().get(f"/api/analyses/{analysis_id}").get_json()
+    body = fetch(app, analysis_id)
     assert body["error"]["code"] == "model_unavailable" and str(missing) in body["error"]["message"]
 
 
