@@ -194,7 +194,7 @@ def main() -> None:
             try:
                 worker = Service("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel",
                                             "INFO", "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
-                                            "--queues", queue, "--hostname", f"{queue}@%h", "--without-mingle",
+                                            "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h", "--without-mingle",
                                             "--without-gossip"], env, scratch)
                 services.append(worker)
                 web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",

@@ -45,7 +45,7 @@ def worker_command(queue: str, concurrency: int) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "worker", "worker",
         "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-        "--queues", queue, "--hostname", f"emotune-{os.getpid()}@%h", "--without-mingle",
+        "--queues", f"{queue},{queue}.control", "--beat", "--hostname", f"emotune-{os.getpid()}@%h", "--without-mingle",
         "--without-gossip",
     ]
 

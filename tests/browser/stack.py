@@ -138,7 +138,7 @@ class Stack:
         self.flask("db", "upgrade")
         self.flask("seed-playlists")
         self._spawn("worker", [
-            str(VENV_BIN / "celery"), "-A", "worker", "worker", "--queues", self.queue,
+            str(VENV_BIN / "celery"), "-A", "worker", "worker", "--queues", f"{self.queue},{self.queue}.control",
             "--pool", "solo", "--hostname", f"browser-{self.tag}@%h", "--loglevel", "INFO",
             "--without-gossip", "--without-mingle",
         ])

@@ -80,7 +80,7 @@ def start_worker(env: dict[str, str], log_dir: Path, queue: str) -> Proc:
     worker = Proc(
         "worker",
         [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO", "--pool", "prefork",
-         "--concurrency", "1", "--queues", queue, "--hostname", f"{queue}@%h", "--without-mingle",
+         "--concurrency", "1", "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h", "--without-mingle",
          "--without-gossip"],
         env,
         log_dir,

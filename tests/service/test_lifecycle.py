@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from flask import Flask
 
 from emotune import lifecycle
@@ -43,7 +44,9 @@ def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> 
     (sent,) = task.sent
     analysis_id, photo, size = sent["args"]
     assert analysis_id == str(analysis.id) and size == [1280, 960]
-    assert base64.b64decode(photo) == upload().jpeg
+    # Sealed with the row's key: the message alone cannot give the photo back.
+    assert upload().jpeg not in base64.urlsafe_b64decode(photo)
+    assert Fernet(analysis.photo_key.encode()).decrypt(photo.encode()) == upload().jpeg
     assert "selfie omitted" in sent["argsrepr"] and photo not in sent["argsrepr"]
     assert sent["queue"] == app.config["EMOTUNE_QUEUE"]
 
@@ -64,10 +67,11 @@ def test_analyse_reports_a_missing_model_and_never_claims_twice(app: Flask) -> N
 
     with app.app_context():
         analysis = lifecycle.create(None, None)
-        photo = base64.b64encode(b"photo").decode()
+        photo = Fernet(analysis.photo_key.encode()).encrypt(b"photo").decode()
         assert lifecycle.analyse(str(analysis.id), photo, [10, 10], no_model) == Status.FAILED
         stored = db.session.get(Analysis, analysis.id)
         assert stored.error_code == "model_unavailable" and "EMOTUNE_MODEL_PATH" in stored.error_message
+        assert stored.photo_key is None  # erased when the analysis ended
         assert stored.attempts == 1 and stored.finished_at is not None
         assert lifecycle.analyse(str(analysis.id), photo, None, no_model) == "skipped"
 
