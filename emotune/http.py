@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from flask import Flask, Request
+from flask import Flask, Request, request
 from werkzeug.exceptions import HTTPException, RequestHeaderFieldsTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -39,8 +39,6 @@ class URITooLong(HTTPException):
 
 def reject_oversized_requests() -> None:
     """Answer 414/431 (as JSON, through the error handlers) for over-long URLs and header blocks."""
-    from flask import request
-
     if len(request.full_path.encode("utf-8")) > MAX_URL_BYTES:
         raise URITooLong()
     if sum(len(name) + len(value) + 4 for name, value in request.headers.items()) > MAX_HEADER_BYTES:
