@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_READY_PING_TIMEOUT_S", 3.0, float, "how long /readyz waits for a worker"),
     Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
     Setting("EMOTUNE_PLAYLIST_COUNT", 4, int, "playlists recommended per result"),
+    Setting("EMOTUNE_WORKER_MAX_MEMORY_MB", 600, int, "a pool process is replaced after a task leaves it above this"),
     Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
     Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
     Setting("EMOTUNE_READYZ_TOKEN", doc="token that unlocks /readyz detail for non-loopback clients"),
@@ -138,6 +139,9 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_reject_on_worker_lost": True,
         # One message at a time per process: a crashed worker then loses (redelivers) at most one.
         "worker_prefetch_multiplier": 1,
+        # A guard, not the fix: a pool process that a large photo or a leak left above this is
+        # replaced after its task (Celery counts KiB).
+        "worker_max_memory_per_child": config["EMOTUNE_WORKER_MAX_MEMORY_MB"] * 1024,
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,

@@ -119,3 +119,10 @@ def test_debug_runs_without_a_secret_key_using_a_throwaway_one(tmp_path: Path) -
     app = create_app(app_overrides(tmp_path / "instance", TESTING=False, DEBUG=True, SECRET_KEY=None))
     assert app.debug and len(app.config["SECRET_KEY"]) == 64
     assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_worker_memory_guard_replaces_pool_processes_above_the_setting(tmp_path: Path) -> None:
+    default = create_app(app_overrides(tmp_path / "a")).extensions["celery"].conf
+    assert default.worker_max_memory_per_child == 600 * 1024  # Celery counts KiB
+    raised = create_app(app_overrides(tmp_path / "b", EMOTUNE_WORKER_MAX_MEMORY_MB=900)).extensions["celery"].conf
+    assert raised.worker_max_memory_per_child == 900 * 1024
