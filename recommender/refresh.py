@@ -99,9 +99,9 @@ def spotify_configured(config: Mapping[str, Any]) -> tuple[bool, str]:
     if settings.has_client_credentials:
         return True, "Spotify credentials are set: the catalogue refreshes from Spotify search."
     return False, (
-        "Spotify credentials are not set (SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET): the seeded "
-        "playlists are verified through oEmbed (no credentials needed) but no new ones are searched; "
-        "Spotify login is off."
+        "Spotify credentials are not set (SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET): playlists come "
+        "from the seeded catalogue, verified through oEmbed (no credentials needed), and no new ones "
+        "are searched; Spotify login is off."
     )
 
 

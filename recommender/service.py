@@ -68,13 +68,14 @@ def _article(word: str) -> str:
 
 def reason_for(
     tags: dict[str, str] | None, name: str, reading: str, strategy: str, chosen_by: str,
-    with_name: bool = False,
+    with_name: bool = False, filled_in_from: str | None = None,
 ) -> str:
     """One line from the playlist's own tags, the reading and who chose the strategy.
 
     "Peaceful solo piano to settle an angry mood, because you asked to calm down." or
     "Cheerful pop to lift a sad mood; we chose to lift it for you." ``with_name`` puts the
-    playlist's name first, to tell apart two cards whose tags read the same.
+    playlist's name first, to tell apart two cards whose tags read the same. ``filled_in_from``
+    names the strategy a stand-in playlist really belongs to, when the chosen one ran short.
     """
     tags = tags or {}
     mood = tags.get("mood") or ""
@@ -85,6 +86,11 @@ def reason_for(
         what += f" sung in {LANGUAGES[language]}"
     elif language == "instrumental" and "instrumental" not in what:
         what = f"instrumental {what}" if not mood else f"{mood} instrumental {genre}"
+    if filled_in_from:
+        purpose = PURPOSE[filled_in_from].format(a=_article(reading), reading=reading)
+        line = f"{what} {purpose}, shown because too few {strategy} playlists are available right now."
+        line = f"{name}: {line}" if with_name else line
+        return line[:1].upper() + line[1:]
     purpose = PURPOSE[strategy].format(a=_article(reading), reading=reading)
     if chosen_by == "you":
         who = f", because you asked to {ASKED[strategy]}"
@@ -178,6 +184,7 @@ def recommend(
     votes = vote_counts(session, emotion, strategy)
     pair_votes = sum(v.total for v in votes.values())
     ordered, values = _ranked(_links(session, emotion, strategy, now), votes, pair_votes, rng, explore)
+    filled: dict[str, str] = {}  # stand-in playlist -> the strategy it really belongs to
     if len(ordered) < limit:
         others, other_values = _ranked(_links(session, emotion, None, now), {}, 0, rng, explore)
         have = {link.playlist_id for link in ordered}
@@ -185,13 +192,15 @@ def recommend(
             if link.playlist_id not in have:
                 ordered.append(link)
                 values[link.playlist_id] = other_values[link.playlist_id] * 0.5
+                filled[link.playlist.spotify_id] = link.strategy
                 have.add(link.playlist_id)
     chosen = [link.playlist for link in ordered[:limit]]
     by_id = {p.spotify_id: p for p in chosen}
 
     def build(spotify_id: str, with_name: bool = False) -> str:
         p = by_id[spotify_id]
-        return reason_for(p.tags, p.name, reading, strategy, chosen_by, with_name=with_name)
+        return reason_for(p.tags, p.name, reading, strategy, chosen_by, with_name=with_name,
+                          filled_in_from=filled.get(spotify_id))
 
     reasons = distinct_reasons(
         [(p.spotify_id, build(p.spotify_id)) for p in chosen], lambda sid: build(sid, with_name=True)
