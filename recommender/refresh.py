@@ -212,18 +212,26 @@ def retire(playlist: Playlist, reason: str, now: datetime) -> None:
 
 
 def verify_catalogue(
-    session: Session, oembed: OEmbedClient, report: RefreshReport, now: datetime | None = None
+    session: Session, oembed: OEmbedClient, report: RefreshReport, now: datetime | None = None,
+    emotion: str | None = None, strategy: str | None = None,
 ) -> None:
     """Ask oEmbed about every active playlist: store title and cover, retire the gone ones.
 
     A malformed or slow answer leaves that playlist as it was (counted as not checked); several
     unavailable answers in a row mean Spotify is down, and ``SpotifyUnavailable`` propagates.
-    ``QuotaExceeded`` propagates at once, after committing what was done.
+    ``QuotaExceeded`` propagates at once, after committing what was done. With ``emotion`` or
+    ``strategy`` only the playlists linked under them are checked.
     """
     now = now or datetime.now(timezone.utc)
-    playlists = session.scalars(
-        select(Playlist).where(Playlist.active.is_(True), Playlist.retired_at.is_(None)).order_by(Playlist.id)
-    ).all()
+    query = select(Playlist).where(Playlist.active.is_(True), Playlist.retired_at.is_(None)).order_by(Playlist.id)
+    if emotion or strategy:
+        linked = select(PlaylistLink.playlist_id)
+        if emotion:
+            linked = linked.where(PlaylistLink.emotion == check_emotion(emotion))
+        if strategy:
+            linked = linked.where(PlaylistLink.strategy == check_strategy(strategy))
+        query = query.where(Playlist.id.in_(linked))
+    playlists = session.scalars(query).all()
     unavailable_in_a_row = 0
     for playlist in playlists:
         try:
@@ -269,7 +277,7 @@ def refresh_catalogue(
     now = now or datetime.now(timezone.utc)
     try:
         if oembed is not None:
-            verify_catalogue(session, oembed, report, now)
+            verify_catalogue(session, oembed, report, now, emotion=emotion, strategy=strategy)
         if client is not None:
             report.searched = True
             for profile in _profiles(session, emotion, strategy):
