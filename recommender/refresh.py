@@ -105,7 +105,8 @@ def spotify_configured(config: Mapping[str, Any]) -> tuple[bool, str]:
     )
 
 
-def _profiles(session: Session, emotion: str | None, strategy: str | None) -> list[MoodProfile]:
+def profiles(session: Session, emotion: str | None = None, strategy: str | None = None) -> list[MoodProfile]:
+    """Mood profiles in emotion/strategy order, all or those of one emotion and/or strategy."""
     query = select(MoodProfile).order_by(MoodProfile.emotion, MoodProfile.strategy)
     if emotion:
         query = query.where(MoodProfile.emotion == check_emotion(emotion))
@@ -280,7 +281,7 @@ def refresh_catalogue(
             verify_catalogue(session, oembed, report, now, emotion=emotion, strategy=strategy)
         if client is not None:
             report.searched = True
-            for profile in _profiles(session, emotion, strategy):
+            for profile in profiles(session, emotion, strategy):
                 refresh_profile(session, client, profile, report, pages=pages, now=now)
             report.expired = expire_stale(session, now)
     except QuotaExceeded as exc:

@@ -11,7 +11,7 @@ from recognizer.emotions import EMOTIONS
 from recommender.errors import NoMoodProfile, RateLimited, SpotifyError
 from recommender.models import MoodProfile
 from recommender.oembed import OEmbedClient
-from recommender.refresh import PAGES_PER_TERM, refresh_catalogue, spotify_configured
+from recommender.refresh import PAGES_PER_TERM, profiles, refresh_catalogue, spotify_configured
 from recommender.seed import seed_catalogue, seed_profiles
 from recommender.spotify_client import CatalogueClient, SpotifySettings
 from recommender.strategies import STRATEGIES
@@ -103,15 +103,10 @@ def _words(value: str | None) -> list[str] | None:
 @with_appcontext
 def show_profiles(emotion: str | None, strategy: str | None) -> None:
     """Print profiles, all or those of one emotion/strategy."""
-    query = select(MoodProfile).order_by(MoodProfile.emotion, MoodProfile.strategy)
-    if emotion:
-        query = query.where(MoodProfile.emotion == emotion)
-    if strategy:
-        query = query.where(MoodProfile.strategy == strategy)
-    profiles = _db().session.scalars(query).all()
-    if not profiles:
+    found = profiles(_db().session, emotion, strategy)
+    if not found:
         raise click.ClickException("No mood profiles yet: run `flask seed-playlists` first.")
-    for profile in profiles:
+    for profile in found:
         _show(profile)
 
 
