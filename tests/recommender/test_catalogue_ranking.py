@@ -235,3 +235,41 @@ def test_recommend_reads_the_catalogue_in_a_fixed_number_of_queries(seeded: Sess
     assert recs and all(rec.name for rec in recs)
     # Links with their playlists, the mood profile, the votes: not one more query per playlist.
     assert len(statements) <= 3, statements
+
+
+def test_a_happy_result_has_six_different_reasons_that_say_who_chose(seeded: Session) -> None:
+    ours = recommend(seeded, "Happy", None, limit=6, rng=random.Random(5))
+    assert len(ours) == 6 and len({r.spotify_id for r in ours}) == 6
+    assert len({r.reason for r in ours}) == 6
+    assert all(r.reason.endswith("; we chose to match it.") and "happy mood" in r.reason for r in ours)
+    theirs = recommend(seeded, "Happy", "lift", limit=6, rng=random.Random(5))
+    assert all(r.reason.endswith(", because you asked to lift your mood.") for r in theirs)
+
+
+def test_reasons_stay_distinct_when_two_playlists_have_the_same_tags(seeded: Session) -> None:
+    for playlist in seeded.scalars(select(Playlist)):
+        playlist.tags = {"mood": "calm", "energy": "low", "genre": "piano", "language": "instrumental"}
+    seeded.commit()
+    recs = recommend(seeded, "Angry", "calm", limit=6)
+    assert len({r.reason for r in recs}) == 6
+    assert sum(r.reason.startswith(f"{r.name}: ") for r in recs) >= 5  # told apart by name
+
+
+def test_repeat_visits_vary_and_never_repeat_a_playlist(seeded: Session) -> None:
+    rng = random.Random(11)
+    visits = [tuple(r.spotify_id for r in recommend(seeded, "Sad", None, limit=6, rng=rng)) for _ in range(30)]
+    assert all(len(set(v)) == 6 for v in visits)
+    assert not any(visits[i] == visits[i + 1] == visits[i + 2] for i in range(len(visits) - 2))
+    assert len({frozenset(v) for v in visits}) > 10  # a different mix, not only a different order
+
+
+def test_retired_playlists_are_never_served(seeded: Session) -> None:
+    from datetime import datetime, timezone
+
+    from recommender.refresh import retire
+
+    piano = seeded.scalar(select(Playlist).where(Playlist.spotify_id == "37i9dQZF1DX4sWSpwq3LiO"))
+    retire(piano, "gone", datetime.now(timezone.utc))
+    seeded.commit()
+    for emotion in EMOTIONS:
+        assert piano.spotify_id not in {r.spotify_id for r in recommend(seeded, emotion, "calm", limit=100)}
