@@ -145,6 +145,25 @@ class Feedback(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class CatalogueState(Base):
+    """One row: until when Spotify's ``QUOTA_EXCEEDED`` pauses every refresh, and why."""
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    quota_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @classmethod
+    def get(cls, session: Session) -> CatalogueState:
+        """The single state row, created on first use."""
+        state = session.get(cls, 1)
+        if state is None:
+            state = cls(id=1)
+            session.add(state)
+        return state
+
+
 class SpotifyToken(Base):
     """A logged-in user's Spotify tokens, kept on the server (never in the browser)."""
 

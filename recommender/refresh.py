@@ -28,7 +28,7 @@ from recommender.errors import (
     QuotaExceeded,
     SpotifyUnavailable,
 )
-from recommender.models import MoodProfile, Playlist, PlaylistLink
+from recommender.models import CatalogueState, MoodProfile, Playlist, PlaylistLink
 from recommender.oembed import OEmbedClient
 from recommender.scoring import Dropped, Scored, score_candidate
 from recommender.spotify_client import CatalogueClient, SpotifySettings
@@ -276,6 +276,19 @@ def refresh_catalogue(
     """
     report = RefreshReport()
     now = now or datetime.now(timezone.utc)
+    state = CatalogueState.get(session)
+    paused_until = state.quota_paused_until
+    if paused_until is not None and paused_until.tzinfo is None:
+        paused_until = paused_until.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    if paused_until is not None and paused_until > now:
+        report.resumes_at = paused_until
+        report.stopped = (
+            f"Spotify's quota for this app is still used up ({state.quota_reason}); nothing was asked. "
+            f"The refresh runs again at the scheduled run of {paused_until:%Y-%m-%d %H:%M} UTC."
+        )
+        session.rollback()
+        log.warning("Catalogue refresh skipped: %s", report.stopped)
+        return report
     try:
         if oembed is not None:
             verify_catalogue(session, oembed, report, now, emotion=emotion, strategy=strategy)
@@ -292,6 +305,11 @@ def refresh_catalogue(
             f"the whole refresh stopped and runs again at the scheduled run of "
             f"{report.resumes_at:%Y-%m-%d %H:%M} UTC. Everything done before is kept."
         )
+        # Remembered, so that scheduled or manual runs before then do not spend requests on it.
+        state = CatalogueState.get(session)
+        state.quota_paused_until = report.resumes_at
+        state.quota_reason = f"QUOTA_EXCEEDED at {now:%Y-%m-%d %H:%M} UTC"
+        session.commit()
         log.warning("Catalogue refresh stopped: %s", report.stopped)
     log.info("Catalogue refresh: %s", report.summary())
     return report

@@ -1,4 +1,4 @@
-"""catalogue: tags, provenance, verification and retirement; feedback: one vote per session
+"""catalogue: tags, provenance, verification and retirement, quota pause; feedback: one vote per session
 
 Revision ID: c3d7a1f2e8b4
 Revises: b7c2e9d41f05
@@ -17,6 +17,12 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('catalogue_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('quota_paused_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('quota_reason', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_state'))
+    )
     with op.batch_alter_table('playlists', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('provenance', sa.Text(), nullable=True))
@@ -44,3 +50,4 @@ def downgrade():
         batch_op.drop_column('verified_at')
         batch_op.drop_column('provenance')
         batch_op.drop_column('tags')
+    op.drop_table('catalogue_state')

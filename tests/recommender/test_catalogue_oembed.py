@@ -74,6 +74,14 @@ def test_quota_exceeded_stops_the_whole_refresh_and_says_when_it_resumes(
     assert "QUOTA_EXCEEDED" in report.stopped and "2026-12-02 04:17 UTC" in report.stopped
     # What was verified before the stop is kept.
     assert len(seeded.scalars(select(Playlist).where(Playlist.verified_by == "oembed")).all()) == 2
+    # Runs before the resume time ask Spotify nothing; from then on, the refresh runs again.
+    asked = len(stub.requests)
+    early = refresh_catalogue(seeded, CatalogueClient(settings), oembed=oembed(settings),
+                              now=datetime(2026, 12, 2, 4, 0, tzinfo=timezone.utc))
+    assert early.stopped and "still used up" in early.stopped and len(stub.requests) == asked
+    later = refresh_catalogue(seeded, None, oembed=oembed(settings),
+                              now=datetime(2026, 12, 2, 4, 17, tzinfo=timezone.utc))
+    assert later.stopped is None and later.verified > 2
 
 
 def test_quota_exceeded_in_search_stops_the_cli_with_the_next_run(make_app, stub: SpotifyStub) -> None:
