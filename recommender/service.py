@@ -32,6 +32,9 @@ ADJECTIVES = {
     "Surprise": "surprised",
 }
 
+# The reading as it qualifies "mood" in a reason ("a fearful mood", not "an afraid mood").
+MOOD_WORDS = {**ADJECTIVES, "Fear": "fearful"}
+
 # What each strategy does to the reading, as the middle of a reason.
 PURPOSE = {
     "match": "to stay with {a} {reading} mood",
@@ -179,7 +182,7 @@ def recommend(
     if chosen_by is None:
         chosen_by = "you" if strategy else "us"
     strategy = check_strategy(strategy) if strategy else default_strategy(emotion)
-    reading = reading or ADJECTIVES[emotion]
+    reading = reading or MOOD_WORDS[emotion]
     now = datetime.now(timezone.utc)
     votes = vote_counts(session, emotion, strategy)
     pair_votes = sum(v.total for v in votes.values())
