@@ -49,7 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_QUEUE_NOTICE_S", 20, int, "seconds queued before a waiting notice"),
     Setting("EMOTUNE_READY_PING_TIMEOUT_S", 3.0, float, "how long /readyz waits for a worker"),
     Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
-    Setting("EMOTUNE_PLAYLIST_COUNT", 4, int, "playlists recommended per result"),
+    Setting("EMOTUNE_PLAYLIST_COUNT", 6, int, "playlists recommended per result"),
     Setting("EMOTUNE_WORKER_MAX_MEMORY_MB", 600, int, "a pool process is replaced after a task leaves it above this"),
     Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
     Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
@@ -62,6 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTIFY_API_BASE", "https://api.spotify.com/v1/", doc="Spotify Web API base URL"),
     Setting("SPOTIFY_ACCOUNTS_BASE", "https://accounts.spotify.com/", doc="Spotify accounts base URL"),
     Setting("SPOTIFY_TIMEOUT_S", 5.0, float, "timeout of each Spotify HTTP call"),
+    Setting("SPOTIFY_OEMBED_BASE", "https://open.spotify.com", doc="Spotify's keyless oEmbed host"),
 )
 
 # Fixed settings: not read from the environment.

@@ -26,11 +26,16 @@ def test_strategy_switch_reranks_without_a_new_upload(page: Page, check_a11y) ->
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)
     assert len([url for url in posts if url.endswith("/api/analyses")]) == 1
-    expect(page.get_by_role("radio", name="Match my mood")).to_be_checked()
-    match_names = _card_names(page)
     analysis_id = _analysis_id(page)
+    # Nothing was picked, so the page got the API's default and shows which one and why.
+    choice = page.request.get(f"/api/analyses/{analysis_id}").json()["strategy_choice"]
+    assert choice["chosen_by"] == "us"
+    expect(page.locator('input[name="strategy"]:checked')).to_have_attribute("value", choice["strategy"])
+    expect(page.locator("#strategy-why")).to_have_text(choice["why"])
+    match_names = _card_names(page)
 
-    for label, strategy in (("Lift my mood", "lift"), ("Calm me down", "calm")):
+    labels = {"match": "Match my mood", "lift": "Lift my mood", "calm": "Calm me down"}
+    for strategy, label in [(s, l) for s, l in labels.items() if s != choice["strategy"]]:
         with page.expect_response(lambda r: "/recommendations?strategy=" + strategy in r.url) as info:
             page.get_by_role("radio", name=label).check()
         assert info.value.ok
@@ -64,6 +69,7 @@ def test_thumbs_up_is_stored(page: Page, stack: Stack) -> None:
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)
     emotion = page.locator("#verdict strong").inner_text()
+    used = page.locator('input[name="strategy"]:checked').get_attribute("value")  # the API's default
     card = page.locator("#playlists li.card").first
     name = card.locator(".card-name").inner_text()
     spotify_id = card.get_attribute("data-playlist-id")
@@ -74,7 +80,7 @@ def test_thumbs_up_is_stored(page: Page, stack: Stack) -> None:
     assert info.value.status == 201
     expect(up).to_have_attribute("aria-pressed", "true")
     expect(card.get_by_role("status")).to_contain_text("Thanks")
-    assert _votes(stack, spotify_id)[len(before):] == [(1, emotion, "match")]
+    assert _votes(stack, spotify_id)[len(before):] == [(1, emotion, used)]
 
 
 def test_thumbs_down_after_a_re_rank_is_stored_for_that_strategy(page: Page, stack: Stack) -> None:
@@ -82,8 +88,10 @@ def test_thumbs_down_after_a_re_rank_is_stored_for_that_strategy(page: Page, sta
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)
     emotion = page.locator("#verdict strong").inner_text()
-    with page.expect_response(lambda r: "strategy=calm" in r.url):
-        page.get_by_role("radio", name="Calm me down").check()
+    used = page.locator('input[name="strategy"]:checked').get_attribute("value")
+    target, label = ("calm", "Calm me down") if used != "calm" else ("lift", "Lift my mood")
+    with page.expect_response(lambda r: f"strategy={target}" in r.url):
+        page.get_by_role("radio", name=label).check()
     expect(page.locator("#music-status")).to_contain_text("re-ranked")
     card = page.locator("#playlists li.card").first
     name = card.locator(".card-name").inner_text()
@@ -94,4 +102,4 @@ def test_thumbs_down_after_a_re_rank_is_stored_for_that_strategy(page: Page, sta
         down.click()
     assert info.value.status == 201
     expect(down).to_have_attribute("aria-pressed", "true")
-    assert _votes(stack, spotify_id)[len(before):] == [(-1, emotion, "calm")]
+    assert _votes(stack, spotify_id)[len(before):] == [(-1, emotion, target)]

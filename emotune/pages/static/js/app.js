@@ -31,13 +31,20 @@ const state = {
   selectedFace: 0,
   run: 0,             // bumps on each new analysis so stale polls stop
   retry: null,
+  pickedStrategy: null, // set only when the person picks one; null lets the API choose
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Nothing is pre-selected: without a choice the API picks the emotion's default (the same one
+// the API gives any client), and the result shows which strategy it was and why.
 function chosenStrategy() {
   const checked = document.querySelector('input[name="strategy"]:checked');
-  return checked ? checked.value : "match";
+  return checked ? checked.value : null;
+}
+
+function showStrategyChoice(choice) {
+  $("strategy-why").textContent = choice ? choice.why : "";
 }
 
 function setStrategy(value) {
@@ -155,7 +162,8 @@ async function analyse() {
   $("status").textContent = "Sending your photo…";
   let created;
   try {
-    created = await api.createAnalysis(state.photo.blob, state.photo.name, chosenStrategy());
+    // Only a strategy the person picked is sent; a radio checked to show our choice is not theirs.
+    created = await api.createAnalysis(state.photo.blob, state.photo.name, state.pickedStrategy);
   } catch (error) {
     if (run !== state.run) return;
     $("progress").hidden = true;
@@ -259,6 +267,7 @@ function showResult(analysis, photoUrl) {
   const playlists = (recommendations && recommendations.playlists) || [];
   $("music").hidden = faces.length === 0 && playlists.length === 0;
   if (recommendations && recommendations.strategy) setStrategy(recommendations.strategy);
+  showStrategyChoice(analysis.strategy_choice);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
   $("result").hidden = false;
@@ -268,12 +277,14 @@ function showResult(analysis, photoUrl) {
 async function changeStrategy() {
   if (!state.analysis) return;
   const strategy = chosenStrategy();
+  state.pickedStrategy = strategy;
   const id = state.analysis.id;
   $("music-status").textContent = "Re-ranking the music…";
   try {
     const data = await api.getRecommendations(id, strategy);
     if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
     state.analysis.recommendations = data;
+    showStrategyChoice(data.strategy_choice);
     renderPlaylists(data.playlists || [], vote);
     const label = document.querySelector(`input[name="strategy"][value="${CSS.escape(strategy)}"]`).parentElement.textContent.trim();
     $("music-status").textContent = `Playlists re-ranked: ${label}.`;
