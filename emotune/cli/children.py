@@ -9,6 +9,7 @@ ignored). And each gets a signal from the kernel when emotune dies, however it d
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -40,6 +42,41 @@ def _libc() -> ctypes.CDLL | None:
 LIBC = _libc()
 
 
+def die_with_parent(death_signal: int, parent_pid: int) -> None:
+    """Ask the kernel for ``death_signal`` when our parent dies (Linux); act now if it already has."""
+    if LIBC is not None:
+        LIBC.prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        # The parent died before prctl took effect: the kernel will not tell us, so act now.
+        os.kill(os.getpid(), death_signal)
+
+
+def adopt_orphans() -> bool:
+    """Become the parent of our children's orphans (Linux), so ``end_orphans`` can stop them."""
+    return LIBC is not None and LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def end_orphans() -> list[int]:
+    """SIGKILL and reap every remaining child of ours: orphans of a child that was killed."""
+    me = str(os.getpid())
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
+            killed.append(int(entry.name))
+    for pid in killed:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    return killed
+
+
 def child_setup(parent_pid: int, death_signal: int = signal.SIGTERM) -> Callable[[], None]:
     """The ``preexec_fn`` of a child: default SIGINT/SIGTERM, and ``death_signal`` when we die."""
 
@@ -47,11 +84,7 @@ def child_setup(parent_pid: int, death_signal: int = signal.SIGTERM) -> Callable
         # Explicitly: an inherited SIG_IGN would survive exec and make the child deaf to Ctrl-C.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
-        if LIBC is not None:
-            LIBC.prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
-        if os.getppid() != parent_pid:
-            # emotune died between fork and prctl: the kernel will not tell us, so act now.
-            os.kill(os.getpid(), death_signal)
+        die_with_parent(death_signal, parent_pid)
 
     return setup
 

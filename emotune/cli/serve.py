@@ -26,7 +26,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from emotune.cli.children import Child, PortTaken, listening_socket, wait_until_serving
+from emotune.cli.children import Child, PortTaken, adopt_orphans, end_orphans, listening_socket, wait_until_serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_NAME = "emotune.log"
@@ -222,6 +222,7 @@ def stop_children(children: list[Child], terminal: Terminal) -> None:
         time.sleep(0.05)
     for child in children:
         child.process.wait()
+    end_orphans()  # e.g. the pool or beat of a worker that was killed
 
 
 def run_embedded(app: Flask, sock: Any, host: str, port: int, concurrency: int, verbose: bool,
@@ -233,6 +234,7 @@ def run_embedded(app: Flask, sock: Any, host: str, port: int, concurrency: int, 
     env = {**os.environ, "SECRET_KEY": app.config["SECRET_KEY"],
            "SESSION_COOKIE_SECURE": "true" if app.config["SESSION_COOKIE_SECURE"] else "false"}
     children: list[Child] = []
+    adopt_orphans()
     try:
         with stderr_to(log):
             database = f"{describe_database(app)} ({prepare_database()})"
