@@ -40,3 +40,31 @@ def test_app_database_runs_in_wal_mode(tmp_path: Path) -> None:
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         db.session.rollback()
         db.engine.dispose()
+
+
+def test_an_empty_poll_takes_no_write_lock(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    from kombu.transport.virtual import Empty
+
+    path = tmp_path / "broker.sqlite"
+    with Connection(f"sqlite:///{path}", transport=SQLITE_TRANSPORT,
+                    transport_options={"polling_interval": 0.05, "connect_args": {"timeout": 2}}) as conn:
+        channel = conn.channel()
+        channel._new_queue("idle")
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # someone else holds the write lock (a publisher, the cleanup)
+        try:
+            started = time.monotonic()
+            try:
+                channel._get("idle")
+                raise AssertionError("an empty queue delivered a message")
+            except Empty:
+                pass
+            # kombu's own poll would wait for the lock (the 2 s busy timeout) on every empty poll.
+            assert time.monotonic() - started < 0.5
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        channel.close()
