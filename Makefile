@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 .PHONY: run test services
 
 run: $(STAMPS)/.emotune-service
-	$(BIN)/emotune $(ARGS)
+	@$(BIN)/emotune $(ARGS)
 
 # CI=true: a missing prerequisite (Chromium, data, a server) fails its tests instead of skipping
 # them, so a half-prepared machine never looks green. pytest's exit code 5 (no tests) fails too.
