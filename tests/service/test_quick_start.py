@@ -54,8 +54,10 @@ def make_dry_run(target: str, tmp_path: Path, stamp_age_s: float | None) -> list
             pyproject = (REPO_ROOT / "pyproject.toml").stat().st_mtime
             when = pyproject + 60 if stamp_age_s == 0 else pyproject - stamp_age_s
             os.utime(stamp, (when, when))
-    result = subprocess.run(["make", "-n", target, f"VENV={venv}", f"STAMPS={stamps}"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=30)
+    # Not as a sub-make of `make test`: its flags would add "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}", f"STAMPS={stamps}"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
