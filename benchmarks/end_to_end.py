@@ -154,7 +154,8 @@ def one_analysis(base_url: str, session: requests.Session, headers: dict[str, st
 TARGETS = {False: "p50 <= 80 ms", True: "p50 <= 250 ms, p95 <= 400 ms"}
 
 
-def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float, embedded: bool = False) -> None:
+def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float, embedded: bool = False,
+              warm_up: bool = False) -> None:
     """Run ``total`` analyses with ``concurrency`` clients at once and print the figures."""
     results: list[tuple[float, dict[str, Any] | None, str | None]] = []
     lock = threading.Lock()
@@ -176,7 +177,7 @@ def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s:
     print(f"\nconcurrency {concurrency}: {len(results)} analyses in {elapsed:.1f} s = "
           f"{len(results) / elapsed:.1f} analyses/s; errors {len(errors)}; polling every {poll_s * 1000:.0f} ms")
     if latencies:
-        target = f" [target {TARGETS[embedded]}]" if concurrency == 1 else ""
+        target = f" [target {TARGETS[embedded]}]" if concurrency == 1 and not warm_up else ""
         print(f"  upload -> done seen by client: median {statistics.median(latencies):.0f} ms, "
               f"p95 {np.percentile(latencies, 95):.0f} ms, max {max(latencies):.0f} ms{target}")
     stages: dict[str, list[float]] = {}
@@ -268,7 +269,8 @@ def main() -> None:
                       f"{worker_ready:.1f} s | load {load[0]:.2f} | {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
                 photo = face_photo((1280, 960), face_side=480)
                 # Warm-up: each worker child loads its model lazily on its first analysis.
-                run_level(base_url, photo, args.worker_concurrency, 2 * args.worker_concurrency, args.poll_ms / 1000)
+                run_level(base_url, photo, args.worker_concurrency, 2 * args.worker_concurrency, args.poll_ms / 1000,
+                          warm_up=True)
                 print("  (warm-up above: includes model loading in each worker child)")
                 if args.sqlite and args.idle_s > 0:
                     idle_cpu(services[0].process.pid, worker_pid, args.idle_s)
