@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from kombu import Queue
 
 SECRET_KEY_FILE = "secret_key"
+SQLITE_TRANSPORT = "emotune.sqlite_transport:Transport"
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
     Setting("EMOTUNE_PLAYLIST_COUNT", 6, int, "playlists recommended per result"),
     Setting("EMOTUNE_WORKER_MAX_MEMORY_MB", 600, int, "a pool process is replaced after a task leaves it above this"),
+    Setting("EMOTUNE_BROKER_POLL_S", 0.05, float, "how often the embedded SQLite broker is polled (s)"),
     Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
     Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
     Setting("EMOTUNE_READYZ_TOKEN", doc="token that unlocks /readyz detail for non-loopback clients"),
@@ -118,13 +120,22 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
     instance = Path(instance_path)
     redis_url = config.get("REDIS_URL")
     if redis_url:
-        broker, backend = redis_url, redis_url
+        broker, backend, transport = redis_url, redis_url, None
+        # Redis redelivers a message whose worker died once this has passed without an ack: just
+        # past the hard time limit (no live task can still hold it) and past the longest retry
+        # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
+        transport_options: dict[str, Any] = {"visibility_timeout": visibility_timeout(config)}
     else:
-        broker = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+        broker = f"sqlite:///{instance / 'broker.sqlite'}"
         backend = f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+        # kombu's SQLAlchemy transport with a polling interval of ours (emotune.sqlite_transport):
+        # its default second between polls was most of an embedded analysis' time.
+        transport = SQLITE_TRANSPORT
+        transport_options = {"polling_interval": config["EMOTUNE_BROKER_POLL_S"]}
     queue = config["EMOTUNE_QUEUE"]
     return {
         "broker_url": broker,
+        "broker_transport": transport,
         "result_backend": backend,
         "task_default_queue": queue,
         # Analyses, and a queue of its own for readiness pings and the sweep, so that a backlog
@@ -146,11 +157,7 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
-        # Redis redelivers a message whose worker died once this has passed without an ack: just
-        # past the hard time limit (no live task can still hold it) and past the longest retry
-        # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
-        # (kombu's SQLAlchemy transport hands these options to create_engine, so none there.)
-        "broker_transport_options": {"visibility_timeout": visibility_timeout(config)} if redis_url else {},
+        "broker_transport_options": transport_options,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.browser import photos
@@ -55,5 +57,7 @@ def test_history_view_shows_the_result_without_the_photo(page: Page) -> None:
     expect(page.get_by_text("The photo is not kept")).to_be_visible()
     expect(page.locator("#result-photo")).to_be_hidden()
     expect(page.locator("#verdict")).to_have_text(verdict)
+    # No upload was timed by this page: the server's time from upload to done, said to be that.
+    expect(page.locator("#model-info")).to_have_text(re.compile(r"upload to result \d+ ms \(server\)$"))
     expect(page.locator("#bars li")).to_have_count(7)
     expect(page.locator("#playlists li.card").first).to_be_visible()

@@ -18,7 +18,10 @@ def test_embedded_defaults_use_files_in_the_instance_folder(tmp_path: Path) -> N
     app = create_app(app_overrides(tmp_path / "instance"))
     instance = Path(app.instance_path)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'emotune.sqlite'}"
-    assert app.config["CELERY"]["broker_url"] == f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+    assert app.config["CELERY"]["broker_url"] == f"sqlite:///{instance / 'broker.sqlite'}"
+    # kombu's SQLAlchemy transport with a polling interval that reaches it (not create_engine)
+    assert app.config["CELERY"]["broker_transport"] == "emotune.sqlite_transport:Transport"
+    assert app.config["CELERY"]["broker_transport_options"] == {"polling_interval": 0.05}
     assert app.config["CELERY"]["result_backend"] == f"db+sqlite:///{instance / 'celery-results.sqlite'}"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     celery = app.extensions["celery"]

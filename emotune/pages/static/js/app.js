@@ -15,9 +15,11 @@ const STAGE_WORDS = {
   done: "Done.",
 };
 const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
-// An analysis takes well under 100 ms of server time, so the first polls come quickly; the
-// backoff keeps a slow or queued analysis from costing many requests.
-const POLL_START_MS = 40;
+// An analysis takes about 100-200 ms from upload to result, and the worker picks a photo up within
+// EMOTUNE_BROKER_POLL_S (50 ms) on the embedded broker: poll at the same pace for the first two
+// seconds, then back off so that a slow or queued analysis does not cost many requests.
+const POLL_START_MS = 50;
+const POLL_FAST_FOR_MS = 2000;
 const POLL_GROWTH = 1.5;
 const POLL_MAX_MS = 3000;
 const POLL_GIVE_UP_MS = 120000;
@@ -161,6 +163,7 @@ async function analyse() {
   $("progress").hidden = false;
   $("status").textContent = "Sending your photo…";
   let created;
+  const sentAt = performance.now();
   try {
     // Only a strategy the person picked is sent; a radio checked to show our choice is not theirs.
     created = await api.createAnalysis(state.photo.blob, state.photo.name, state.pickedStrategy);
@@ -172,16 +175,17 @@ async function analyse() {
     return;
   }
   sessionHistory.refresh();
-  await follow(created.id, run);
+  await follow(created.id, run, sentAt);
 }
 
 // Waits for the analysis and shows it; a failed analysis offers a new try with the same photo,
 // a lost connection offers to keep waiting for the same analysis.
-async function follow(id, run) {
+// sentAt: when the photo started to upload (performance.now()), to report upload-to-result time.
+async function follow(id, run, sentAt = null) {
   try {
     const analysis = await poll(id, run);
     if (!analysis) return;
-    showResult(analysis, state.photoUrl);
+    showResult(analysis, state.photoUrl, sentAt === null ? null : performance.now() - sentAt);
   } catch (error) {
     if (run !== state.run) return;
     $("progress").hidden = true;
@@ -218,7 +222,7 @@ async function poll(id, run) {
       const transient = error.status === 0 || error.status >= 500;
       if (!transient || ++misses > POLL_MAX_MISSES) throw error;
       await sleep(delay);
-      delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
+      delay = nextDelay(delay, started);
       continue;
     }
     if (run !== state.run) return null;
@@ -232,8 +236,13 @@ async function poll(id, run) {
       throw new ApiError("timeout", "The analysis is taking much longer than usual. Try again in a moment.", 0);
     }
     await sleep(delay);
-    delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
+    delay = nextDelay(delay, started);
   }
+}
+
+function nextDelay(delay, started) {
+  if (performance.now() - started < POLL_FAST_FOR_MS) return POLL_START_MS;
+  return Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
 }
 
 // ---- result ----------------------------------------------------------------------------
@@ -246,7 +255,8 @@ function selectFace(index) {
   if (box) box.focus();
 }
 
-function showResult(analysis, photoUrl) {
+// uploadToResultMs: measured by this page for a new photo; null for a past result.
+function showResult(analysis, photoUrl, uploadToResultMs = null) {
   state.analysis = analysis;
   state.shownPhotoUrl = photoUrl;
   const faces = analysis.faces || [];
@@ -259,7 +269,7 @@ function showResult(analysis, photoUrl) {
   $("emotion-summary").hidden = faces.length === 0;
   if (faces.length) {
     renderFace(analysis, primary);
-    renderModelInfo(analysis);
+    renderModelInfo(analysis, uploadToResultMs);
   } else {
     renderNoFace(analysis);
   }

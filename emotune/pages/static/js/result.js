@@ -95,11 +95,22 @@ export function renderFace(analysis, index) {
   }
 }
 
-export function renderModelInfo(analysis) {
+// Two different times, each named: what the models themselves took (face detection and emotion),
+// and how long the person waited from upload to result (measured here; for a past result, the
+// server's time from upload to done, which leaves out the network).
+export function renderModelInfo(analysis, uploadToResultMs = null) {
   const parts = [];
   if (analysis.model && analysis.model.name) parts.push(`Model ${analysis.model.name}`);
-  if (analysis.timings_ms && analysis.timings_ms.total != null) parts.push(`analysed in ${Math.round(analysis.timings_ms.total)} ms`);
-  $("model-info").textContent = parts.join(", ");
+  const timings = analysis.timings_ms || {};
+  if (timings.detect != null && timings.classify != null) {
+    parts.push(`face and emotion models ${Math.round(timings.detect + timings.classify)} ms`);
+  }
+  if (uploadToResultMs != null) {
+    parts.push(`upload to result ${Math.round(uploadToResultMs)} ms`);
+  } else if (timings.total != null) {
+    parts.push(`upload to result ${Math.round(timings.total)} ms (server)`);
+  }
+  $("model-info").textContent = parts.join(" · ");
 }
 
 export function renderNoFace(analysis) {
