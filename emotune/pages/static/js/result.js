@@ -76,6 +76,8 @@ export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
     caption.push(`${ignored.length} ${ignored.length === 1 ? "face was" : "faces were"} left out (dashed): ${ignored.map((f) => f.reason).join("; ")}.`);
   }
   if (analysis.faces_left_out) caption.push(`${analysis.faces_left_out} more faces were not analysed.`);
+  // A past result's frame needs no "the box shows the face" line: the note under it says it.
+  if (!photoUrl && !ignored.length && !analysis.faces_left_out && faces.length <= 1) caption.length = 0;
   $("photo-caption").textContent = caption.join(" ");
   if (!width || !height) return;
   const place = (element, box) => {
