@@ -296,6 +296,17 @@ export function loadPlayer(card, playlist) {
   frame.focus();
 }
 
+// Older answers put the vote count inside the reason ("... (liked 2 times)"); the page moves it out.
+const LEGACY_LIKES = /\s*\(liked (\d+) times?\)\s*$/;
+
+function splitReason(playlist) {
+  const reason = playlist.reason || "";
+  const match = reason.match(LEGACY_LIKES);
+  if (!match) return reason;
+  if (typeof playlist.liked_by !== "number") playlist.legacy_likes = Number(match[1]);
+  return reason.replace(LEGACY_LIKES, "");
+}
+
 export function likedWords(count, mine) {
   if (!count) return "";
   const people = count === 1 ? "1 listener" : `${count} listeners`;
@@ -309,7 +320,9 @@ export function showVote(card, playlist) {
     button.setAttribute("aria-pressed", String(playlist.my_vote === value));
   }
   const liked = card.querySelector(".card-liked");
-  const words = typeof playlist.liked_by === "number" ? likedWords(playlist.liked_by, playlist.my_vote === 1) : "";
+  let words = "";
+  if (typeof playlist.liked_by === "number") words = likedWords(playlist.liked_by, playlist.my_vote === 1);
+  else if (playlist.legacy_likes) words = `Liked ${playlist.legacy_likes === 1 ? "once" : `${playlist.legacy_likes} times`}`;
   liked.textContent = words;
   liked.hidden = !words;
 }
@@ -347,7 +360,7 @@ export function renderPlaylists(playlists, onVote) {
     }
     owner.textContent = bits.join(" · ");
     owner.hidden = bits.length === 0;
-    card.querySelector(".card-reason").textContent = playlist.reason || "";
+    card.querySelector(".card-reason").textContent = splitReason(playlist);
     const play = card.querySelector(".embed-play");
     play.setAttribute("aria-label", `Play here: ${playlist.name} (loads Spotify's player)`);
     play.addEventListener("click", () => loadPlayer(card, playlist));
