@@ -11,9 +11,10 @@ the page is checked against the shape it will get. Each such test says so.
 from __future__ import annotations
 
 import base64
+import functools
 import io
-import re
 import json
+import re
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,6 @@ from tests.browser.stack import REPO_ROOT, Stack
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 LCP_BUDGET_MS = 500
-UNDO_MS = 6000  # history.js UNDO_MS
 
 
 @dataclass(frozen=True)
@@ -291,19 +291,15 @@ def test_photo_shows_at_once_then_result_in_place(ui: Page, mode: Mode, check_a1
 
 # ---- 3-5. the group, the bands and the cards' details (contract fields added) ----------------
 
-COVER_PNG: bytes = b""
-
-
+@functools.cache
 def _cover_png() -> bytes:
-    global COVER_PNG
-    if not COVER_PNG:
-        buffer = io.BytesIO()
-        gradient = np.linspace(40, 220, 64, dtype=np.uint8)
-        image = np.stack([np.tile(gradient, (64, 1)), np.tile(gradient[:, None], (1, 64)),
-                          np.full((64, 64), 140, np.uint8)], axis=-1)
-        Image.fromarray(image, "RGB").save(buffer, "PNG")
-        COVER_PNG = buffer.getvalue()
-    return COVER_PNG
+    """A 64x64 gradient PNG standing in for a Spotify cover."""
+    buffer = io.BytesIO()
+    gradient = np.linspace(40, 220, 64, dtype=np.uint8)
+    image = np.stack([np.tile(gradient, (64, 1)), np.tile(gradient[:, None], (1, 64)),
+                      np.full((64, 64), 140, np.uint8)], axis=-1)
+    Image.fromarray(image, "RGB").save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def group_photo() -> Image.Image:
