@@ -398,8 +398,9 @@ function startOver() {
 const sessionHistory = new History({
   onView: viewPast,
   onError: (error) => showError(error, null),
+  // A delete lands after its undo window: leave the screen alone unless it still shows that result.
   onDeleted: (ids) => {
-    if (state.analysis && ids.includes(state.analysis.id)) startOver();
+    if (state.analysis && ids.includes(state.analysis.id) && !$("result").hidden) startOver();
   },
 });
 
