@@ -181,6 +181,12 @@ def test_capture_paths_drop_zone_and_keyboard(ui: Page, mode: Mode, check_a11y) 
     assert ring != "none", "the focused file input shows no focus ring on its button"
     page.keyboard.press("Space")
     assert page.evaluate("window.__fileClicks") == ["photo-input"] * 3
+    if mode.phone:
+        # The camera app's photo arrives through the selfie input, like a chosen one.
+        page.locator("#selfie-input").set_input_files(files=[{
+            "name": "camera.jpg", "mimeType": "image/jpeg", "buffer": photos.jpeg_bytes(photos.face_photo())}])
+        wait_for_result(page)
+        expect(page.locator("#face-boxes .face-box")).to_have_count(1)
 
 
 def test_paste_a_photo_from_the_clipboard(ui: Page, mode: Mode) -> None:
