@@ -13,15 +13,17 @@ export function percent(p) {
   return `${Math.round(value)}%`;
 }
 
-// Used only when the API gives no label of its own.
-function confidenceWords(confidence) {
-  if (confidence >= 0.75) return "quite sure";
-  if (confidence >= 0.5) return "fairly sure";
-  return "unsure";
+// The words come from the API: bands whose accuracy was measured on validation faces.
+export function confidenceLabel(face) {
+  return face.band ? face.band.label : face.confidence_label;
 }
 
-export function confidenceLabel(face) {
-  return face.confidence_label || confidenceWords(face.confidence);
+// "(64%; right 85% of the time at this confidence in our tests)", or the top two when unsure.
+function confidenceDetail(face, pct) {
+  if (!face.band) return ` (${pct}%).`;
+  const measured = `right ${Math.round(face.band.accuracy * 100)}% of the time at this confidence in our tests`;
+  if (face.band.key === "unsure") return ` (${pct}%): it could be ${face.reading} (${measured}).`;
+  return ` (${pct}%; ${measured}).`;
 }
 
 export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
@@ -68,7 +70,7 @@ export function renderFace(analysis, index) {
   const who = many ? `Face ${index + 1}${face.primary ? " (the largest)" : ""} looks ` : "You look ";
   const strong = document.createElement("strong");
   strong.textContent = face.emotion;
-  verdict.append(who, strong, `. The model is ${confidenceLabel(face)} (${pct}%).`);
+  verdict.append(who, strong, `. The model is ${confidenceLabel(face)}${confidenceDetail(face, pct)}`);
 
   const bars = $("bars");
   bars.replaceChildren();
