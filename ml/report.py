@@ -3,6 +3,7 @@
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def plot_reliability(metrics: dict[str, Any], path: Path, title: str) -> Path:
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left")
-    ax.set_title(f"{title}\nECE ({len(metrics['reliability'])} bins) {metrics['ece']:.4f}")
+    ax.set_title(textwrap.fill(title, 60) + f"\nECE ({len(metrics['reliability'])} bins) {metrics['ece']:.4f}", fontsize=10)
     hist.bar([r["lower"] for r in rows], [r["count"] for r in rows], width=width, align="edge", color="gray")
     hist.set_xlabel("top-class probability (as served)")
     hist.set_ylabel("faces")

@@ -15,7 +15,7 @@ from recognizer.pipeline import NO_FACE_TIPS
 
 TIMING_KEYS = ("queue", "decode", "detect", "classify", "recommend", "total")
 # Said when the served model has no bands measured on validation: no word is better than an untrue one.
-UNMEASURED_LABEL = "of unmeasured accuracy"
+UNMEASURED_LABEL = "uncalibrated"
 
 
 def confidence_band(confidence: float) -> Band | None:
