@@ -68,6 +68,26 @@ CONDITIONS: Final[dict[str, Condition]] = {
 }
 
 
+def _clahe(face: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(face)
+
+
+def _stretch(face: np.ndarray) -> np.ndarray:
+    low, high = np.percentile(face, (1, 99))
+    return np.clip((face.astype(np.float32) - low) * (255 / max(high - low, 1)), 0, 255).astype(np.uint8)
+
+
+# Candidate remedies applied to the (perturbed or clean) face before the recipe: compared on the
+# validation split with --compare-preprocessing; only one that measures better there would be shipped.
+PREPROCESSING: Final[dict[str, Condition]] = {
+    "none": lambda face: face,
+    "histogram equalisation": cv2.equalizeHist,
+    "CLAHE (clip 2, 4x4 tiles)": _clahe,
+    "contrast stretch (1-99%)": _stretch,
+    "median 3x3 (denoise)": lambda face: cv2.medianBlur(face, 3),
+}
+
+
 def sample(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
     """Indices of up to ``per_class`` faces of each class, seeded, sorted."""
     rng = np.random.default_rng(seed)
@@ -83,10 +103,13 @@ def accuracy(recognizer: Recognizer, faces: np.ndarray, labels: np.ndarray, batc
 
 
 def run(recognizer: Recognizer, faces: np.ndarray, labels: np.ndarray,
-        conditions: dict[str, Condition] = CONDITIONS) -> dict[str, object]:
-    """Accuracy on the clean faces and under each condition."""
-    clean = accuracy(recognizer, faces, labels)
-    results = {name: accuracy(recognizer, np.stack([apply(face) for face in faces]), labels)
+        conditions: dict[str, Condition] = CONDITIONS, remedy: Condition | None = None) -> dict[str, object]:
+    """Accuracy on the clean faces and under each condition (``remedy`` applied to every face last)."""
+    def prepared(batch: np.ndarray) -> np.ndarray:
+        return np.stack([remedy(face) for face in batch]) if remedy is not None else batch
+
+    clean = accuracy(recognizer, prepared(faces), labels)
+    results = {name: accuracy(recognizer, prepared(np.stack([apply(face) for face in faces])), labels)
                for name, apply in conditions.items()}
     return {"clean": clean, "conditions": results}
 
@@ -123,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test", choices=("test", "validation"), help="split to draw from")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
+    parser.add_argument("--compare-preprocessing", action="store_true",
+                        help="also run each candidate remedy in PREPROCESSING (use with --split validation)")
     args = parser.parse_args(argv)
     images, labels = load_faces(args.model, args.data_dir, args.split)
     chosen = sample(labels, args.per_class)
@@ -133,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print_table(result, f"{args.model.name} on {len(chosen)} {args.split} faces ({args.per_class} per class at most; "
                             f"{recognizer.recipe.describe()})")
+    if args.compare_preprocessing:
+        print(f"\nremedies on {args.split}: accuracy clean, mean over conditions, worst condition")
+        for name, remedy in PREPROCESSING.items():
+            tried = result if name == "none" else run(recognizer, images[chosen], labels[chosen], remedy=remedy)
+            values = list(tried["conditions"].values())  # type: ignore[union-attr]
+            print(f"  {name:28s} clean {tried['clean']:.3f}  mean {np.mean(values):.3f}  worst {min(values):.3f}  "
+                  + json.dumps({k: round(v, 3) for k, v in tried["conditions"].items()}), flush=True)  # type: ignore[union-attr]
     return 0
 
 
