@@ -115,7 +115,8 @@ def main() -> None:
     import keras
 
     from ml.datasets import load_split
-    from ml.evaluate import predict_dataset, uses_flip
+    from ml.evaluate import predict_faces
+    from recognizer.recipe import ServingRecipe
 
     model = keras.models.load_model(args.h5, compile=False)
     test = load_split(args.data, "test")
@@ -124,7 +125,8 @@ def main() -> None:
         chosen = np.random.default_rng(0).permutation(len(labels))[: args.limit]
         images, labels = images[chosen], labels[chosen]
     calibration = load_split(args.data, "train").images[::100][:300]
-    flip = uses_flip(args.h5.with_suffix(".tflite")) if args.h5.with_suffix(".tflite").exists() else True
+    served = args.h5.with_suffix(".tflite")
+    flip = ServingRecipe.for_model(served).mirror if served.exists() else True
     print(f"{args.h5.name}: {len(labels)} FER2013 test faces, mirror averaging {'on' if flip else 'off'}, "
           f"LiteRT threads {args.threads}")
     baseline: float | None = None
@@ -144,7 +146,7 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001  a converter refusal is a result to report, not a crash
                 print(f"  {variant:13s} export failed: {exc}")
                 continue
-            accuracy = float((predict_dataset(path, images, flip=flip, threads=args.threads).argmax(1) == labels).mean())
+            accuracy = float((predict_faces(path, images, ServingRecipe(mirror=flip), threads=args.threads).argmax(1) == labels).mean())
             baseline = accuracy if baseline is None else baseline
             drop = (baseline - accuracy) * 100
             verdict = "" if variant == "float32" else ("  usable" if drop <= MAX_DROP_POINTS else "  NOT usable (drop > 0.5)")

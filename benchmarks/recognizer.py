@@ -26,7 +26,7 @@ from PIL import Image
 from recognizer.models import find_default_model
 from recognizer.pipeline import Recognizer
 from recognizer.preprocess import faces_to_input
-from recognizer.runtime import load_classifier, threads_from_env
+from recognizer.runtime import load_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 FER_TEST = REPO.parent / "shared" / "data" / "fer2013" / "test"
@@ -124,7 +124,7 @@ def whole_recognizer(model: Path, repeats: int, threads: int) -> None:
             stages[key].append(result.timings_ms[key])
 
     print(f"\n2. Whole recognizer, 1280x960 JPEG ({len(data) // 1024} KiB), one face"
-          f" (mirror averaging: {'on' if recognizer.test_time_flip else 'off'})")
+          f" ({recognizer.recipe.describe()})")
     total = timed(analyse, repeats)
     for key, values in stages.items():
         row(f"  {key}", values[-repeats:])
@@ -136,7 +136,7 @@ import os, sys, time
 started = float(sys.argv[2])
 {imports}
 from recognizer.pipeline import Recognizer
-recognizer = Recognizer.from_path(sys.argv[1])
+recognizer = Recognizer.from_path(sys.argv[1], num_threads=2)
 recognizer.analyse(sys.stdin.buffer.read())
 ready = time.time() - started
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
@@ -173,9 +173,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a .tflite model (its .h5 twin beside it for the Keras rows)")
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--process-runs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None, help="LiteRT threads (default EMOTUNE_LITERT_THREADS or 2)")
+    parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default 2, one per core of the target box)")
     args = parser.parse_args()
-    threads = args.threads or threads_from_env()
+    threads = args.threads
     model = args.model or find_default_model(REPO / "ml" / "models")
     with tempfile.TemporaryDirectory() as scratch:
         if model is None or model.suffix != ".tflite":

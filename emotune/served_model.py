@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from recognizer.confidence import ConfidenceBands
 from recognizer.errors import ModelError
 from recognizer.models import resolve_model_path
 from recognizer.pipeline import Recognizer
+from recognizer.recipe import ServingRecipe
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class _Loaded:
 
 
 _loaded: _Loaded | None = None
+# The web process never loads the model, only its metadata (for the bands): keyed by path and mtime.
+_recipes: dict[tuple[Path, float], ServingRecipe] = {}
 
 
 def resolve_model(config: Mapping[str, Any]) -> Path | None:
@@ -100,3 +104,22 @@ def model_status(config: Mapping[str, Any]) -> dict[str, Any]:
 def loaded_in_this_process() -> bool:
     """Whether this process holds a loaded model (tests check the prefork parent never does)."""
     return _loaded is not None
+
+
+def confidence_bands(config: Mapping[str, Any]) -> ConfidenceBands | None:
+    """The served model's confidence bands (from its metadata), or None when it has none or no model is there.
+
+    The web process reads them to put words on a face's confidence; it never loads the model itself.
+    """
+    path = resolve_model(config)
+    if path is None:
+        return None
+    try:
+        key = (path, path.with_suffix(".json").stat().st_mtime)
+        if key not in _recipes:
+            _recipes.clear()
+            _recipes[key] = ServingRecipe.for_model(path)
+    except (OSError, ModelError) as exc:
+        log.warning("No confidence bands for %s: %s", path, exc)
+        return None
+    return _recipes[key].bands

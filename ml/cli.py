@@ -11,6 +11,8 @@ import click
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
 
+from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's envvar), never by the library
+
 
 @click.command("train-model")
 @click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -22,8 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 @click.option("--val-fraction", default=0.1, show_default=True, type=click.FloatRange(0.01, 0.5),
               help="Share of train held out (stratified, seeded) for early stopping and the LR schedule.")
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed for the split, augmentation and initialisation.")
-@click.option("--base-weights", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="MobileNetV2 ImageNet no-top weights file (else $EMOTUNE_BASE_WEIGHTS, Keras's cache, or download).")
+@click.option("--base-weights", default=None, envvar=BASE_WEIGHTS_ENV, type=click.Path(dir_okay=False, path_type=Path),
+              help=f"MobileNetV2 ImageNet no-top weights file (default ${BASE_WEIGHTS_ENV}, else Keras's cache, or download).")
 @click.option("--no-pretrained", is_flag=True, help="Start the base from random weights (tests only; never the default).")
 @click.option("--output-dir", default=Path("ml/models"), show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Where the model, its metadata, the .tflite export and the report go.")
@@ -111,7 +113,8 @@ def tune_serving(model_path: Path, data_dir: Path, threads: int) -> None:
 @click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder.")
 @click.option("--images", default=1024, show_default=True, type=click.IntRange(64),
               help="Training images timed per path (with fewer, start-up costs inflate the per-image figures).")
-@click.option("--base-weights", default=None, type=click.Path(dir_okay=False, path_type=Path), help="ImageNet weights file.")
+@click.option("--base-weights", default=None, envvar=BASE_WEIGHTS_ENV, type=click.Path(dir_okay=False, path_type=Path),
+              help=f"ImageNet weights file (default ${BASE_WEIGHTS_ENV}).")
 @click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8), help="Views cached per image in a real run.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(1), help="Epochs assumed for the whole-run estimate.")
 def benchmark_training(data_dir: Path, images: int, base_weights: Path | None, views: int, epochs: int) -> None:

@@ -1,6 +1,5 @@
 """The metadata JSON saved beside each model: what it is, how it was made, how well it does."""
 
-import hashlib
 import json
 import platform
 from importlib import metadata as package_metadata
@@ -11,10 +10,11 @@ import numpy as np
 
 from recognizer.emotions import EMOTIONS
 from recognizer.preprocess import FER_SIZE, PREPROCESSING
+from recognizer.recipe import ServingRecipe, file_sha256, model_version
 
 from ml import augment, callbacks
 from ml.datasets import Dataset
-from ml.evaluate import predict_dataset
+from ml.evaluate import predict_faces
 from ml.model import DROPOUT, INPUT_SHAPE, PlanModel
 
 LIBRARIES = ("tensorflow-cpu", "keras", "numpy", "scikit-learn", "opencv-python-headless", "ai-edge-litert")
@@ -31,17 +31,12 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_agreement(model: Any, tflite_path: Path, faces: np.ndarray) -> dict[str, Any]:
     """How far the .tflite export's probabilities are from the Keras model's on the same faces."""
     from recognizer.preprocess import faces_to_input
 
     keras_probs = np.asarray(model(faces_to_input(faces), training=False))
-    litert_probs = predict_dataset(tflite_path, faces, flip=False)
+    litert_probs = predict_faces(tflite_path, faces, ServingRecipe(mirror=False))
     return {
         "images": int(len(faces)),
         "max_abs_probability_difference": float(np.abs(keras_probs - litert_probs).max()),
@@ -53,18 +48,18 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
           train_counts: dict[str, int], val_count: int, class_weights: dict[int, float], config: dict[str, Any],
           epochs_run: int, best_epoch: int, stopped_by_time_budget: bool, metrics: dict[str, Any],
           timings: dict[str, float], export_agreement: dict[str, Any], report_files: dict[str, str],
-          serving_prior: dict[str, Any] | None = None) -> dict[str, Any]:
+          serving_choice: dict[str, Any] | None = None) -> dict[str, Any]:
     """Assemble the metadata dictionary for a trained model."""
     return {
         "name": model_path.stem,
-        "version": file_sha256(tflite_path)[:12],
+        "version": model_version(tflite_path),
         "classes": list(EMOTIONS),
         "input_shape": list(INPUT_SHAPE),
         "preprocessing": PREPROCESSING,
         "preprocessing_detail": (f"face crop -> grayscale -> {FER_SIZE}x{FER_SIZE} (INTER_AREA) -> {INPUT_SHAPE[0]}x"
                                  f"{INPUT_SHAPE[1]} (INTER_LINEAR) -> 3 equal channels -> x/127.5-1"),
         "serving": {"test_time_flip": True, "tflite": tflite_path.name, "tflite_dtype": "float32",
-                    **({"class_prior": serving_prior} if serving_prior else {})},
+                    **(serving_choice or {})},
         "files": {"h5": model_path.name, "tflite": tflite_path.name,
                   "h5_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(tflite_path)},
         "dataset": {

@@ -20,10 +20,11 @@ from rich.table import Table
 from sklearn.utils.class_weight import compute_class_weight
 
 from recognizer.emotions import EMOTIONS
+from recognizer.recipe import ServingRecipe
 
 from ml import augment, callbacks, metadata, serving
 from ml.datasets import DatasetError, limit_classes, load_split
-from ml.evaluate import predict_dataset
+from ml.evaluate import predict_faces, served_metrics
 from ml.export import export_tflite
 from ml.features import FrozenFeatures
 from ml.fused_batchnorm import fused_batchnorm
@@ -183,28 +184,32 @@ def train(config: TrainConfig) -> TrainResult:
 
     plan.model.save(model_path)
     tflite_path = export_tflite(plan.model, model_path.with_suffix(".tflite"))
-    # The class-prior exponent is chosen on the validation split; the test split only reports.
-    val_flip = predict_dataset(tflite_path, x_val, flip=True, threads=config.threads)
-    prior = serving.choose_prior(val_flip, y_val, train_counts)
-    serving.print_choice(prior)
-    test_flip = predict_dataset(tflite_path, test.images, flip=True, threads=config.threads)
-    test_plain = predict_dataset(tflite_path, test.images, flip=False, threads=config.threads)
+    # Prior, temperature and bands are decided on the validation split; the test split only reports.
+    mirrored, single = ServingRecipe(mirror=True), ServingRecipe(mirror=False)
+    val_flip = predict_faces(tflite_path, x_val, mirrored, threads=config.threads)
+    choice = serving.decide(val_flip, y_val, train_counts)
+    serving.print_decisions(choice)
+    recipe = choice.recipe(mirror=True)
+    test_flip = predict_faces(tflite_path, test.images, mirrored, threads=config.threads)
+    test_plain = predict_faces(tflite_path, test.images, single, threads=config.threads)
     agreement = metadata.export_agreement(plan.model, tflite_path, test.images[:64])
-    metrics = compute_metrics(test.labels, prior.correction.apply(test_flip))
+    metrics = served_metrics(test.labels, recipe.correct(test_flip), recipe)
     metrics_flip = compute_metrics(test.labels, test_flip)
     metrics_plain = compute_metrics(test.labels, test_plain)
     print_metrics(metrics_plain, f"{stem} on {test.name} test, single pass")
     print_metrics(metrics_flip, f"{stem} on {test.name} test, original + mirror averaged")
-    print_metrics(metrics, f"{stem} on {test.name} test, mirror averaged, class prior^{prior.correction.exponent:g} (as served)")
-    report_files = write_report(metrics, config.output_dir, stem, f"{stem} on {test.name} test", history_csv)
+    print_metrics(metrics, f"{stem} on {test.name} test, {recipe.describe()} (as served)")
+    report_files = write_report(metrics, config.output_dir, stem, f"{stem} on {test.name} test ({recipe.describe()})", history_csv)
     wall = time.monotonic() - started
     meta = metadata.build(
         model_path=model_path, tflite_path=tflite_path, plan=plan, dataset=full_train, test=test,
         train_counts=train_counts, val_count=len(y_val), class_weights=class_weights, config=asdict(config),
         epochs_run=epochs_run, best_epoch=best_epoch, stopped_by_time_budget=budget.triggered,
-        serving_prior=prior.to_metadata(),
+        serving_choice=choice.to_metadata(),
         metrics={"test": metrics, "test_mirror_averaged": metrics_flip, "test_single_pass": metrics_plain,
-                 "best_val_accuracy": float(max(history.history["val_accuracy"]))},
+                 "best_val_accuracy": float(max(history.history["val_accuracy"])),
+                 "validation": {"accuracy": choice.prior.scores[choice.prior.correction.exponent][0],
+                                **{key: round(value, 4) for key, value in choice.validation.items()}}},
         timings={"wall_seconds": round(wall, 1), "feature_cache_seconds": round(cache_seconds, 1),
                  "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},
         export_agreement=agreement, report_files=report_files,

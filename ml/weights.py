@@ -1,4 +1,8 @@
-"""Where MobileNetV2's ImageNet weights come from: a path, the environment, Keras's cache, or Keras's download."""
+"""Where MobileNetV2's ImageNet weights come from: a given path, Keras's cache, or Keras's download.
+
+The path comes from ``--base-weights`` or ``EMOTUNE_BASE_WEIGHTS``, both read by ``ml/cli.py``; this
+module takes it as a parameter.
+"""
 
 import os
 from pathlib import Path
@@ -20,18 +24,17 @@ def keras_cache_file() -> Path:
 def resolve_base_weights(explicit: str | Path | None, pretrained: bool = True) -> str | None:
     """Return what to pass as ``weights=`` to MobileNetV2.
 
-    Order: ``explicit`` path, ``$EMOTUNE_BASE_WEIGHTS``, Keras's cache folder, then ``"imagenet"``
+    Order: ``explicit`` path (``--base-weights`` or ``EMOTUNE_BASE_WEIGHTS``), Keras's cache folder, then ``"imagenet"``
     (Keras downloads it when online). ``pretrained=False`` (the ``--no-pretrained`` flag) returns None
     and the base starts random; that is only ever done on request.
     """
     if not pretrained:
         return None
-    for candidate, origin in ((explicit, "--base-weights"), (os.environ.get(ENV_VAR), ENV_VAR)):
-        if candidate:
-            path = Path(candidate).expanduser()
-            if not path.is_file():
-                raise WeightsUnavailable(f"{origin} points to {path}, which is not a file. {how_to_provide()}")
-            return str(path)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise WeightsUnavailable(f"--base-weights (or {ENV_VAR}) points to {path}, which is not a file. {how_to_provide()}")
+        return str(path)
     cached = keras_cache_file()
     if cached.is_file():
         return str(cached)

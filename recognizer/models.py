@@ -1,11 +1,13 @@
-"""Finding the model file to serve: EMOTUNE_MODEL_PATH, else the newest ``mobilenetv2_*`` in ml/models."""
+"""Finding the model file to serve: the configured path, else the newest ``mobilenetv2_*`` in a folder.
 
-import os
+The configured path comes from the app's configuration (``EMOTUNE_MODEL_PATH``, read in
+``emotune/config.py``); this module never reads the environment.
+"""
+
 import re
 from pathlib import Path
 from typing import Final
 
-MODEL_PATH_ENV: Final = "EMOTUNE_MODEL_PATH"
 # Preferred first: LiteRT serves several times faster than the Keras fallback.
 SUFFIXES: Final = (".tflite", ".h5")
 _RUN_NUMBER = re.compile(r"_(\d+)$")
@@ -32,9 +34,8 @@ def find_default_model(models_dir: Path | str) -> Path | None:
     return None
 
 
-def resolve_model_path(models_dir: Path | str, configured: str | None = None) -> Path | None:
-    """The configured model path (argument or EMOTUNE_MODEL_PATH) if given, else find_default_model."""
-    chosen = configured or os.environ.get(MODEL_PATH_ENV)
-    if chosen:
-        return Path(chosen)
+def resolve_model_path(models_dir: Path | str, configured: str | Path | None = None) -> Path | None:
+    """``configured`` if given, else :func:`find_default_model` of ``models_dir``."""
+    if configured:
+        return Path(configured)
     return find_default_model(models_dir)

@@ -15,9 +15,8 @@ import numpy as np
 from recognizer.emotions import EMOTIONS
 from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
 from recognizer.images import decode_image
-from recognizer.preprocess import faces_to_input
-from recognizer.prior import PriorCorrection
-from recognizer.runtime import Classifier, file_version, load_classifier, mirror_averaging, read_metadata
+from recognizer.recipe import ServingRecipe, model_version, read_metadata
+from recognizer.runtime import Classifier, load_classifier
 
 # Decoding beyond this long side buys nothing: detection runs at 320 px, and the smallest face it
 # finds there (box ~52 px) still makes a crop of ~63 px, above the 48 px the model reads. So JPEGs
@@ -78,28 +77,25 @@ class RecognitionResult:
 class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
-    def __init__(self, classifier: Classifier, model_name: str, model_version: str, test_time_flip: bool = False,
-                 prior: PriorCorrection | None = None) -> None:
+    def __init__(self, classifier: Classifier, model_name: str, model_version: str,
+                 recipe: ServingRecipe | None = None) -> None:
         self.classifier = classifier
         self.model_name = model_name
         self.model_version = model_version
-        self.test_time_flip = test_time_flip
-        self.prior = prior
+        self.recipe = recipe or ServingRecipe()
 
     @classmethod
-    def from_path(cls, path: Path | str, num_threads: int | None = None) -> "Recognizer":
+    def from_path(cls, path: Path | str, num_threads: int) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
-        Mirror averaging and the class-prior correction follow the metadata's ``serving`` entry
-        (``test_time_flip``, default on; ``class_prior``, default none), as ``flask evaluate-model``
-        does, so served readings match the reported accuracy.
+        Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
+        averaging, class prior, temperature, from its metadata), the one ``flask evaluate-model``
+        uses, so served readings match the reported figures.
         """
         path = Path(path)
         classifier = load_classifier(path, num_threads)
-        serving = read_metadata(path).get("serving", {})
-        return cls(classifier, model_name=path.stem, model_version=file_version(path),
-                   test_time_flip=mirror_averaging(serving),
-                   prior=PriorCorrection.from_metadata(serving))
+        return cls(classifier, model_name=path.stem, model_version=model_version(path),
+                   recipe=ServingRecipe.from_metadata(read_metadata(path)))
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -146,17 +142,8 @@ class Recognizer:
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 
     def classify(self, crops: list[np.ndarray]) -> np.ndarray:
-        """(N, 7) probabilities for N face crops, all in one model call (mirrors included when flipping)."""
-        count = len(crops)
-        if self.test_time_flip:
-            crops = [*crops, *(np.ascontiguousarray(crop[:, ::-1]) for crop in crops)]
-        probabilities = np.asarray(self.classifier.predict(faces_to_input(crops)), dtype=np.float64)
-        if self.test_time_flip:
-            probabilities = (probabilities[:count] + probabilities[count:]) / 2
-        if self.prior is not None:
-            probabilities = self.prior.apply(probabilities)
-        # float32 softmax sums to 1 only within ~1e-7; the API promises a sum of 1
-        return probabilities / probabilities.sum(axis=1, keepdims=True)
+        """(N, 7) served probabilities for N face crops, all views in one model call."""
+        return self.recipe.predict(self.classifier.predict, crops)
 
 
 def _face_result(box: tuple[int, int, int, int], probabilities: np.ndarray) -> FaceResult:

@@ -2,28 +2,21 @@
 
 This module never imports TensorFlow itself; only the Keras fallback does, lazily, when asked to
 load an ``.h5`` model. A model is accepted only if it agrees with its metadata JSON (``<stem>.json``
-beside it): the classes and their order, the input shape and the preprocessing.
+beside it, read by :func:`recognizer.recipe.read_metadata`): the classes and their order, the input
+shape and the preprocessing. The thread count is a parameter: the app's configuration decides it.
 """
 
-import hashlib
-import json
 import logging
-import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
-from recognizer.preprocess import INPUT_SIZE, PREPROCESSING
+from recognizer.recipe import INPUT_SHAPE, read_metadata
 
 log = logging.getLogger(__name__)
-
-INPUT_SHAPE: Final = (INPUT_SIZE, INPUT_SIZE, 3)
-DEFAULT_THREADS: Final = 2
-THREADS_ENV: Final = "EMOTUNE_LITERT_THREADS"
 
 
 class Classifier(Protocol):
@@ -89,43 +82,16 @@ class KerasClassifier:
         return np.asarray(self._model(np.asarray(batch, dtype=np.float32), training=False))
 
 
-def read_metadata(model_path: Path) -> dict[str, Any]:
-    """Read and check ``<stem>.json`` beside the model; raise ModelError saying what disagrees."""
-    meta_path = model_path.with_suffix(".json")
-    try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelError(f"Model metadata {meta_path} is missing; it must sit beside {model_path.name}") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"Model metadata {meta_path} is unreadable: {exc}") from exc
-    if not isinstance(metadata, dict):
-        raise ModelError(f"Model metadata {meta_path} must be a JSON object")
-    problems = []
-    if list(metadata.get("classes", [])) != list(EMOTIONS):
-        problems.append(f"classes are {metadata.get('classes')!r}, expected {list(EMOTIONS)!r} in that order")
-    if list(metadata.get("input_shape", [])) != list(INPUT_SHAPE):
-        problems.append(f"input_shape is {metadata.get('input_shape')!r}, expected {list(INPUT_SHAPE)!r}")
-    if metadata.get("preprocessing") != PREPROCESSING:
-        problems.append(f"preprocessing is {metadata.get('preprocessing')!r}, expected {PREPROCESSING!r}")
-    if problems:
-        raise ModelError(f"Model metadata {meta_path} disagrees with this recognizer: " + "; ".join(problems))
-    return metadata
-
-
-def mirror_averaging(serving: Mapping[str, Any]) -> bool:
-    """Whether a model's ``serving`` metadata asks for mirror averaging (default: yes)."""
-    return bool(serving.get("test_time_flip", True))
-
-
-def load_classifier(model_path: Path, num_threads: int | None = None) -> Classifier:
-    """Load ``.tflite`` with LiteRT or ``.h5``/``.keras`` with Keras, check it, and warm it up once."""
+def load_classifier(model_path: Path, num_threads: int) -> Classifier:
+    """Load ``.tflite`` with LiteRT (on ``num_threads`` CPU threads) or ``.h5``/``.keras`` with Keras,
+    check it against its metadata, and warm it up once."""
     model_path = Path(model_path)
     if not model_path.is_file():
         raise ModelError(f"Model file {model_path} does not exist; set EMOTUNE_MODEL_PATH or add one to ml/models")
     read_metadata(model_path)
     classifier: LiteRTClassifier | KerasClassifier
     if model_path.suffix == ".tflite":
-        classifier = LiteRTClassifier(model_path, num_threads or threads_from_env())
+        classifier = LiteRTClassifier(model_path, num_threads)
     elif model_path.suffix in (".h5", ".keras"):
         classifier = KerasClassifier(model_path)
     else:
@@ -138,26 +104,3 @@ def load_classifier(model_path: Path, num_threads: int | None = None) -> Classif
     # The first call allocates and plans (XNNPACK packs weights); pay that now, not on a user's photo.
     classifier.predict(np.zeros((1, *INPUT_SHAPE), dtype=np.float32))
     return classifier
-
-
-def threads_from_env() -> int:
-    """LiteRT thread count from EMOTUNE_LITERT_THREADS (default 2, one per core of the target box)."""
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_THREADS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ModelError(f"{THREADS_ENV}={raw!r} is not a whole number") from exc
-    if value < 1:
-        raise ModelError(f"{THREADS_ENV} must be at least 1, got {value}")
-    return value
-
-
-def file_version(path: Path) -> str:
-    """A short content hash identifying the exact model file (first 12 hex digits of its SHA-256)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:12]

@@ -5,34 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
 from emotune.api.access import voter_key
 from emotune.extensions import db
 from emotune.models import Analysis, Face, as_utc
+from emotune.served_model import confidence_bands
+from recognizer.confidence import Band, reading
+from recognizer.emotions import EMOTIONS
 from recognizer.pipeline import NO_FACE_TIPS
 from recommender.covers import safe_cover_url
 from recommender.feedback import card_votes
 from recommender.strategies import strategy_choice
 
 TIMING_KEYS = ("queue", "decode", "detect", "classify", "recommend", "total")
+# Said when the served model has no bands measured on validation: no word is better than an untrue one.
+UNMEASURED_LABEL = "uncalibrated"
 
-# Wording the page shows next to a confidence; thresholds follow how peaked a 7-way softmax is.
-CONFIDENCE_LABELS: tuple[tuple[float, str], ...] = (
-    (0.8, "very sure"),
-    (0.6, "fairly sure"),
-    (0.4, "somewhat sure"),
-    (0.0, "unsure"),
-)
 
+def confidence_band(confidence: float) -> Band | None:
+    """The served model's band for a confidence (measured on validation), or None when it has none."""
+    bands = confidence_bands(current_app.config)
+    return bands.band(confidence) if bands is not None else None
 
 
 def confidence_label(confidence: float) -> str:
-    """Plain words for a probability: 'very sure', 'fairly sure', 'somewhat sure' or 'unsure'."""
-    for threshold, label in CONFIDENCE_LABELS:
-        if confidence >= threshold:
-            return label
-    return "unsure"
+    """The band's words for a confidence ("sure", "leaning this way", "not sure")."""
+    band = confidence_band(confidence)
+    return band.label if band is not None else UNMEASURED_LABEL
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -41,13 +41,17 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def face_json(face: Face) -> dict[str, Any]:
-    """One face: box, the seven probabilities, top emotion, confidence and whether it is primary."""
+    """One face: box, the seven probabilities, top emotion, confidence, its band and reading, primary or not."""
+    band = confidence_band(face.confidence)
+    probabilities = face.probabilities
     return {
         "box": {"x": face.box_x, "y": face.box_y, "width": face.box_width, "height": face.box_height},
-        "probabilities": face.probabilities,
+        "probabilities": probabilities,
         "emotion": face.emotion,
         "confidence": face.confidence,
-        "confidence_label": confidence_label(face.confidence),
+        "confidence_label": band.label if band is not None else UNMEASURED_LABEL,
+        "band": band.to_json() if band is not None else None,
+        "reading": reading([probabilities[name] for name in EMOTIONS], band),
         "primary": face.is_primary,
     }
 

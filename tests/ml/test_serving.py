@@ -67,3 +67,19 @@ def test_rebuilding_the_validation_split_refuses_other_data(fer2013_root: Path, 
     validation = rebuild_validation(meta, root)
     assert len(validation) == int(np.ceil(42 * 0.25)) and validation.split == "validation"
     json.dumps(validation.counts())  # plain ints, ready for the metadata
+
+
+def test_decisions_are_written_where_the_recipe_reads_them() -> None:
+    from ml.serving import decide
+    from recognizer.recipe import ServingRecipe
+
+    rng = np.random.default_rng(5)
+    probabilities = rng.dirichlet(np.ones(7) * 0.7, size=3000)
+    labels = np.array([rng.choice(7, p=row) for row in probabilities])  # calibrated by construction
+    sharpened = probabilities ** 2 / (probabilities ** 2).sum(1, keepdims=True)  # then made over-confident
+    choice = decide(sharpened, labels, COUNTS)
+    assert choice.temperature > 1 and choice.validation["ece_after"] < choice.validation["ece_before"]
+    recipe = ServingRecipe.from_metadata({"serving": choice.to_metadata()})
+    assert recipe == choice.recipe()
+    assert recipe.temperature == choice.temperature
+    assert [b.key for b in recipe.bands.bands] == [b.key for b in choice.bands.bands]

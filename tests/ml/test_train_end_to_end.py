@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from ml.cli import evaluate_model, train_model, tune_serving
 from ml.datasets import load_split
-from ml.evaluate import predict_dataset
+from ml.evaluate import predict_faces
+from recognizer.recipe import ServingRecipe
 from recognizer.emotions import EMOTIONS
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, fer2013_root: Path, imagen
 
 def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     stem = "mobilenetv2_fer2013_1"
-    for suffix in (".h5", ".tflite", ".json", "_report.json", "_confusion_matrix.png", "_training_curves.png", "_history.csv"):
+    for suffix in (".h5", ".tflite", ".json", "_report.json", "_confusion_matrix.png", "_reliability.png", "_training_curves.png",
+                   "_history.csv"):
         assert (trained / f"{stem}{suffix}").is_file(), suffix
     meta = json.loads((trained / f"{stem}.json").read_text())
     assert meta["classes"] == list(EMOTIONS)
@@ -52,6 +54,11 @@ def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     assert prior["exponent"] in (0.0, 0.5, 1.0) and set(prior["validation"]) == {"0.0", "0.5", "1.0"}
     assert set(prior["shares"]) == set(EMOTIONS) and abs(sum(prior["shares"].values()) - 1) < 1e-4
     assert meta["hyperparameters"]["limit_per_class"] is None
+    # calibration and bands are decided on validation and written where serving reads them
+    recipe = ServingRecipe.for_model(trained / f"{stem}.tflite")
+    assert recipe.temperature == meta["serving"]["temperature"]["value"] > 0
+    assert recipe.bands is not None and recipe.bands.bands[-1].key == "unsure"
+    assert 0 <= meta["metrics"]["test"]["ece"] <= 1 and "ece_after" in meta["metrics"]["validation"]
     assert {"tensorflow-cpu", "keras", "ai-edge-litert"} <= set(meta["libraries"])
     report = json.loads((trained / f"{stem}_report.json").read_text())
     assert np.asarray(report["confusion_matrix"]).sum() == 56
@@ -65,8 +72,8 @@ def test_second_run_takes_the_next_number(trained: Path, fer2013_root: Path) -> 
 
 def test_tflite_and_h5_agree_on_real_faces(trained: Path, fer2013_root: Path) -> None:
     faces = load_split(fer2013_root.parent / "fer2013", "test").images[:: 3589 // 24][:24]
-    keras_probs = predict_dataset(trained / "mobilenetv2_fer2013_1.h5", faces, flip=False)
-    litert_probs = predict_dataset(trained / "mobilenetv2_fer2013_1.tflite", faces, flip=False)
+    keras_probs = predict_faces(trained / "mobilenetv2_fer2013_1.h5", faces, ServingRecipe(mirror=False))
+    litert_probs = predict_faces(trained / "mobilenetv2_fer2013_1.tflite", faces, ServingRecipe(mirror=False))
     assert np.abs(keras_probs - litert_probs).max() <= 1e-4
     assert (keras_probs.argmax(1) == litert_probs.argmax(1)).all()
     np.testing.assert_allclose(litert_probs.sum(1), 1, atol=1e-5)

@@ -39,8 +39,7 @@ def test_falls_back_to_h5_and_then_none(tmp_path: Path) -> None:
 
 def test_configured_path_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _touch(tmp_path, "mobilenetv2_fer2013_1.tflite")
-    monkeypatch.setenv("EMOTUNE_MODEL_PATH", "/somewhere/model.tflite")
-    assert resolve_model_path(tmp_path) == Path("/somewhere/model.tflite")
     assert resolve_model_path(tmp_path, "/explicit.h5") == Path("/explicit.h5")
-    monkeypatch.delenv("EMOTUNE_MODEL_PATH")
+    # The library never reads the environment: the app's configuration passes the path in.
+    monkeypatch.setenv("EMOTUNE_MODEL_PATH", "/somewhere/model.tflite")
     assert resolve_model_path(tmp_path) == tmp_path / "mobilenetv2_fer2013_1.tflite"

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 _ANALYSE = """
 import sys, json
 from recognizer.pipeline import Recognizer
-recognizer = Recognizer.from_path(sys.argv[1])
+recognizer = Recognizer.from_path(sys.argv[1], num_threads=1)
 result = recognizer.analyse(sys.stdin.buffer.read())
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "flask"))
 print(json.dumps({"faces": len(result.faces), "heavy": heavy}))

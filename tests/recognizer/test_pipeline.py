@@ -11,7 +11,7 @@ from recognizer.errors import ImageRejected
 from recognizer.images import normalise_upload
 from recognizer.pipeline import NO_FACE_TIPS, Recognizer, RecognitionResult
 from recognizer.prior import PriorCorrection
-from recognizer.runtime import file_version
+from recognizer.recipe import model_version
 
 from tests.recognizer.conftest import write_metadata
 from tests.recognizer.photos import encode, fer_face, one_face_photo, photo
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def recognizer(plan_models: dict[str, Path]) -> Recognizer:
-    return Recognizer.from_path(plan_models["tflite"])
+    return Recognizer.from_path(plan_models["tflite"], num_threads=1)
 
 
 def _check_face_result(result: RecognitionResult, count: int) -> None:
@@ -41,7 +41,7 @@ def _check_face_result(result: RecognitionResult, count: int) -> None:
 
 def test_model_name_and_version(recognizer: Recognizer, plan_models: dict[str, Path]) -> None:
     assert recognizer.model_name == "mobilenetv2_test_1"
-    assert recognizer.model_version == file_version(plan_models["tflite"])
+    assert recognizer.model_version == model_version(plan_models["tflite"])
     assert len(recognizer.model_version) == 12
 
 
@@ -129,7 +129,7 @@ def test_several_faces_are_classified_in_one_call_largest_first(recognizer: Reco
     finally:
         del recognizer.classifier.predict
     _check_face_result(result, 3)
-    assert calls == [6 if recognizer.test_time_flip else 3]  # faces (and their mirrors) in one call
+    assert calls == [6 if recognizer.recipe.mirror else 3]  # faces (and their mirrors) in one call
     areas = [w * h for _, _, w, h in (face.box for face in result.faces)]
     assert areas == sorted(areas, reverse=True)
     assert result.primary is result.faces[0]
@@ -178,8 +178,8 @@ def test_test_time_flip_follows_metadata(plan_models: dict[str, Path], tmp_path:
         model.parent.mkdir()
         model.write_bytes(plan_models["tflite"].read_bytes())
         write_metadata(model, serving={"test_time_flip": flip})
-        recognizer = Recognizer.from_path(model)
-        assert recognizer.test_time_flip is flip
+        recognizer = Recognizer.from_path(model, num_threads=1)
+        assert recognizer.recipe.mirror is flip
         readings[flip] = recognizer.analyse(data).faces[0]
         crop_batch = []
         recognizer.classifier.predict = lambda batch: (crop_batch.append(batch), np.full((len(batch), 7), 1 / 7))[1]  # type: ignore[method-assign]
@@ -201,15 +201,15 @@ def test_class_prior_follows_metadata(plan_models: dict[str, Path], tmp_path: Pa
         model.parent.mkdir()
         model.write_bytes(plan_models["tflite"].read_bytes())
         write_metadata(model, serving={"test_time_flip": True, **serving})
-        recognizer = Recognizer.from_path(model)
-        assert (recognizer.prior is None) is (name == "plain")
+        recognizer = Recognizer.from_path(model, num_threads=1)
+        assert (recognizer.recipe.prior is None) is (name == "plain")
         readings[name] = np.array(recognizer.analyse(data).faces[0].probabilities)
     np.testing.assert_allclose(readings["prior"], correction.apply(readings["plain"][None])[0], atol=1e-6)
     assert not np.allclose(readings["prior"], readings["plain"], atol=1e-3)
 
 
 def test_keras_fallback_gives_the_same_reading(plan_models: dict[str, Path], recognizer: Recognizer) -> None:
-    keras_recognizer = Recognizer.from_path(plan_models["h5"])
+    keras_recognizer = Recognizer.from_path(plan_models["h5"], num_threads=1)
     data = encode(one_face_photo((640, 480), side=256))
     lite = recognizer.analyse(data).faces[0]
     slow = keras_recognizer.analyse(data).faces[0]

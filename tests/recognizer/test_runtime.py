@@ -10,7 +10,8 @@ from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
 from recognizer.faces import crop_square, detect_faces
 from recognizer.preprocess import faces_to_input
-from recognizer.runtime import LiteRTClassifier, load_classifier, read_metadata, threads_from_env
+from recognizer.recipe import read_metadata
+from recognizer.runtime import LiteRTClassifier, load_classifier
 
 from tests.recognizer.conftest import write_metadata
 from tests.recognizer.photos import CLASSES, fer_face, photo
@@ -39,33 +40,23 @@ def test_metadata_mismatch_is_a_clear_error(
     model = _copy_model(plan_models["tflite"], tmp_path)
     write_metadata(model, **override)
     with pytest.raises(ModelError, match=words):
-        load_classifier(model)
+        load_classifier(model, num_threads=1)
 
 
 def test_missing_metadata_is_a_clear_error(plan_models: dict[str, Path], tmp_path: Path) -> None:
     model = _copy_model(plan_models["tflite"], tmp_path)
     with pytest.raises(ModelError, match="metadata .* is missing"):
-        load_classifier(model)
+        load_classifier(model, num_threads=1)
 
 
 def test_missing_model_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="EMOTUNE_MODEL_PATH"):
-        load_classifier(tmp_path / "mobilenetv2_none_1.tflite")
+        load_classifier(tmp_path / "mobilenetv2_none_1.tflite", num_threads=1)
 
 
 def test_matching_metadata_is_accepted(plan_models: dict[str, Path]) -> None:
     metadata = read_metadata(plan_models["tflite"])
     assert metadata["classes"] == list(EMOTIONS)
-
-
-def test_threads_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("EMOTUNE_LITERT_THREADS", raising=False)
-    assert threads_from_env() == 2
-    monkeypatch.setenv("EMOTUNE_LITERT_THREADS", "1")
-    assert threads_from_env() == 1
-    monkeypatch.setenv("EMOTUNE_LITERT_THREADS", "many")
-    with pytest.raises(ModelError, match="whole number"):
-        threads_from_env()
 
 
 def _fer_batch(count_per_class: int) -> np.ndarray:
@@ -91,7 +82,7 @@ def test_batched_call_equals_one_by_one(plan_models: dict[str, Path]) -> None:
 
 
 def test_batched_call_is_one_invoke(plan_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    classifier = load_classifier(plan_models["tflite"])
+    classifier = load_classifier(plan_models["tflite"], num_threads=1)
     assert isinstance(classifier, LiteRTClassifier)
     calls = []
     interpreter = classifier._interpreter
@@ -102,8 +93,8 @@ def test_batched_call_is_one_invoke(plan_models: dict[str, Path], monkeypatch: p
 
 
 def test_litert_and_keras_agree_on_real_faces(plan_models: dict[str, Path]) -> None:
-    litert = load_classifier(plan_models["tflite"])
-    keras_model = load_classifier(plan_models["h5"])
+    litert = load_classifier(plan_models["tflite"], num_threads=1)
+    keras_model = load_classifier(plan_models["h5"], num_threads=1)
     batch = _fer_batch(3)
     lite = litert.predict(batch)
     ref = keras_model.predict(batch)

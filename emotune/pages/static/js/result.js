@@ -28,6 +28,14 @@ export function confidenceLabel(face) {
   return face.confidence_label || confidenceWords(face.confidence);
 }
 
+// "(64%; right 85% of the time at this confidence in our tests)", or the top two when unsure.
+function confidenceDetail(face, pct) {
+  if (!face.band) return ` (${pct}%).`;
+  const measured = `right ${Math.round(face.band.accuracy * 100)}% of the time at this confidence in our tests`;
+  if (face.band.key === "unsure") return ` (${pct}%): it could be ${face.reading} (${measured}).`;
+  return ` (${pct}%; ${measured}).`;
+}
+
 // "happy", or "sad or neutral" when the band is unsure (the API's own reading when present).
 export function readingWords(face) {
   return (face.reading || face.emotion || "").toLowerCase();
@@ -182,9 +190,7 @@ export function renderFace(analysis, index) {
   const who = many ? `Face ${index + 1}${face.primary ? " (the largest)" : ""} looks ` : "You look ";
   const strong = document.createElement("strong");
   strong.textContent = face.emotion;
-  const shown = face.reading && face.reading.toLowerCase() !== face.emotion.toLowerCase()
-    ? ` (reads as ${face.reading})` : "";
-  verdict.append(who, strong, `${shown}. The model is ${confidenceLabel(face)} (${pct}%).`);
+  verdict.append(who, strong, `. The model is ${confidenceLabel(face)}${confidenceDetail(face, pct)}`);
 
   const bars = $("bars");
   bars.replaceChildren();
