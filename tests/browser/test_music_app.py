@@ -189,9 +189,9 @@ def test_capture_paths_drop_zone_and_keyboard(ui: Page, mode: Mode, check_a11y) 
         expect(page.locator("#face-boxes .face-box")).to_have_count(1)
 
 
+# Pasting a photo is the desktop path, so only the desktop modes run it (no skip under CI).
+@pytest.mark.parametrize("mode", [m for m in MODES if not m.phone], ids=lambda m: m.name)
 def test_paste_a_photo_from_the_clipboard(ui: Page, mode: Mode) -> None:
-    if mode.phone:
-        pytest.skip("pasting a photo is the desktop path")
     page = ui
     open_app(page)
     payload = base64.b64encode(photos.jpeg_bytes(photos.face_photo())).decode()
