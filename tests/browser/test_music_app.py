@@ -269,7 +269,12 @@ def test_photo_shows_at_once_then_result_in_place(ui: Page, mode: Mode, check_a1
     # "How sure is this?" is one tap away.
     page.locator("#how-sure summary").click()
     expect(page.locator("#how-sure-text")).to_be_visible()
-    expect(page.locator("#how-sure-text")).to_contain_text("can be wrong")
+    # The served model records bands measured on validation: the face's band and its accuracy show.
+    analysis_id = page.evaluate("() => document.querySelector('#history-list li')?.dataset.analysisId")
+    face = next(f for f in page.request.get(f"/api/analyses/{analysis_id}").json()["faces"] if f["primary"])
+    expect(page.locator("#how-sure-text")).to_contain_text("measured")
+    expect(page.locator("#band-list")).to_contain_text(f"{round(face['band']['accuracy'] * 100)}%")
+    expect(page.locator("#band-label")).to_have_text(face["band"]["label"])
     check_a11y(page, f"how sure, open ({mode.name})")
 
     # Votes are toggles that keep their state.
