@@ -138,6 +138,9 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_reject_on_worker_lost": True,
         # One message at a time per process: a crashed worker then loses (redelivers) at most one.
         "worker_prefetch_multiplier": 1,
+        # A pool process that grew past this (KiB, checked after each task) is replaced: a guard
+        # in case a decode's memory is not handed back (a warm process with its model is ~150 MB).
+        "worker_max_memory_per_child": 512 * 1024,
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
