@@ -15,6 +15,8 @@ from typing import Any, Mapping
 from kombu import Queue
 
 SECRET_KEY_FILE = "secret_key"
+# How often a Redis worker looks for unacknowledged messages past their visibility timeout.
+RESTORE_INTERVAL_S = 5
 
 
 class ConfigError(RuntimeError):
@@ -147,8 +149,16 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         # Redis redelivers a message whose worker died once this has passed without an ack: just
         # past the hard time limit (no live task can still hold it) and past the longest retry
         # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
-        # (kombu's SQLAlchemy transport hands these options to create_engine, so none there.)
-        "broker_transport_options": {"visibility_timeout": visibility_timeout(config)} if redis_url else {},
+        # kombu only looks for such messages every unacked_restore_interval x unacked_restore_throttle
+        # seconds (10 x 10 by default: a killed worker's message came back after up to ~2 minutes,
+        # racing the sweep that fails it as stuck); look every 5 s instead, so it runs again within
+        # the visibility timeout + 5 s. (kombu's SQLAlchemy transport hands these options to
+        # create_engine, so none there.)
+        "broker_transport_options": {
+            "visibility_timeout": visibility_timeout(config),
+            "unacked_restore_interval": RESTORE_INTERVAL_S,
+            "unacked_restore_throttle": 1,
+        } if redis_url else {},
     }
 
 

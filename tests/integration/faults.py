@@ -69,7 +69,6 @@ class Stack:
     def __init__(self, model_path: Path, photo: bytes, work_dir: Path, redis_appendonly: bool = False) -> None:
         from emotune.extensions import db
         from recommender.seed import seed_catalogue
-        from tests.conftest import make_app
 
         self.work_dir = work_dir
         self.photo = photo

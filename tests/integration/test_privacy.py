@@ -13,22 +13,20 @@ photo in the broker's files could be opened).
 from __future__ import annotations
 
 import base64
-import os
 import re
+import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-import requests
 from cryptography.fernet import Fernet, InvalidToken
 
 from recognizer.images import normalise_upload
 from tests.integration.conftest import http_session, poll_done
 from tests.integration.faults import FAST_SETTINGS
 from tests.integration.processes import Proc, free_port, service_env, start_gunicorn
-from tests.integration.servers import PG_BIN, PostgresCluster, RedisServer
-from tests.integration.test_faults import servers_available  # noqa: F401  (fixture)
+from tests.integration.servers import PostgresCluster, RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +92,7 @@ def search(paths: list[Path], wanted: dict[str, bytes]) -> list[str]:
 
 
 @pytest.mark.parametrize("setup", ["redis_postgres", "embedded"])
-def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_available: None,  # noqa: F811
+def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_available: None,
                                                     tmp_path: Path, service_config: dict[str, str | None]) -> None:
     photo = big_photo()
     normalised = normalise_upload(photo).jpeg
@@ -144,7 +142,7 @@ def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_availabl
             tokens = [t for path in aof for t in sealed_tokens(path.read_bytes())]
             assert normalised in [Fernet(key.encode()).decrypt(t) for t in tokens]
         queue = config["EMOTUNE_QUEUE"]
-        worker = Proc("worker", [os.sys.executable, "-m", "celery", "-A", "worker", "worker", "--beat",
+        worker = Proc("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--beat",
                                  "--loglevel", "INFO", "--pool", "prefork", "--concurrency", "1",
                                  "--queues", f"{queue},{queue}.control", "--without-mingle", "--without-gossip",
                                  "--schedule", str(tmp_path / "beat")], env, logs)
