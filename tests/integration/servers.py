@@ -21,7 +21,21 @@ import redis
 
 from tests.integration.processes import free_port
 
-PG_BIN = Path(os.environ.get("EMOTUNE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """PostgreSQL's server programs: EMOTUNE_TEST_PG_BIN, else initdb's folder on PATH, else Debian's newest."""
+    if os.environ.get("EMOTUNE_TEST_PG_BIN"):
+        return Path(os.environ["EMOTUNE_TEST_PG_BIN"])
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                      if p.parent.name.isdigit() else 0)
+    return versions[-1] if versions else Path("/usr/lib/postgresql/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def _as_postgres(args: list[str]) -> list[str]:
