@@ -42,9 +42,11 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(derived_config(app.config, app.instance_path))
     _require_secret_key(app)
 
-    from emotune.extensions import celery_init_app, csrf, db, limiter, migrate
+    from emotune.extensions import celery_init_app, csrf, db, limiter, migrate, use_sqlite_wal
 
     db.init_app(app)
+    with app.app_context():
+        use_sqlite_wal(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

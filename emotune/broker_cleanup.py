@@ -43,11 +43,15 @@ def _engine(url: str) -> Engine:
 
 
 def delete_delivered_messages(broker_url: str | None) -> int:
-    """Delete delivered (invisible) messages from a ``sqla+sqlite`` broker; returns rows deleted."""
-    if not broker_url or not broker_url.startswith("sqla+sqlite"):
+    """Delete delivered (invisible) messages from a SQLite broker (``sqlite:///``, as the embedded
+    setup names it, or kombu's ``sqla+sqlite:///``); returns rows deleted (0 for other brokers)."""
+    if not broker_url:
+        return 0
+    url = broker_url[len("sqla+"):] if broker_url.startswith("sqla+") else broker_url
+    if not url.startswith("sqlite:"):
         return 0
     try:
-        with _engine(broker_url[len("sqla+"):]).begin() as conn:
+        with _engine(url).begin() as conn:
             exists = conn.execute(
                 text("SELECT name FROM sqlite_master WHERE type='table' AND name='kombu_message'")
             ).first()

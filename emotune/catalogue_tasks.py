@@ -1,13 +1,14 @@
-"""Periodic catalogue refresh from Spotify search, with rate limits and outages retried later.
+"""Periodic catalogue refresh: oEmbed verification, then Spotify search; failures retried by Celery.
 
-spotipy's retries are off, so a 429 reaches us at once as ``RateLimited(retry_after)``; the task
-then schedules itself again with that countdown, capped and jittered, and the worker moves on
-(a ``Retry-After: 3600`` never holds a worker process). 5xx answers and timeouts retry with
-exponential backoff. A failed refresh changes nothing: analyses keep recommending from the
+Outages (5xx answers, timeouts: ``SpotifyUnavailable``) are retried by Celery itself
+(``autoretry_for`` with exponential ``retry_backoff`` and ``retry_jitter``). Only Spotify's own
+waits need code: a short 429 reschedules the task after its ``Retry-After`` (capped and jittered, so
+a ``Retry-After: 3600`` never holds a worker process), and ``QUOTA_EXCEEDED`` stops the refresh
+until the next scheduled run. A failed refresh changes nothing: analyses keep recommending from the
 catalogue as it stands.
 
-Beat schedule (``celery -A worker beat``): ``refresh-playlists-daily`` runs the refresh for every
-emotion and strategy once a day at 04:17 UTC.
+Beat schedule (``celery -A worker beat``): ``refresh-playlists-daily`` runs once a day at the time
+``recommender.refresh`` names (04:17 UTC).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from flask import current_app
 from emotune.extensions import db
 
 from recommender.errors import RateLimited, SpotifyError, SpotifyUnavailable
-from recommender.refresh import refresh_catalogue, spotify_configured
+from recommender.oembed import OEmbedClient
+from recommender.refresh import REFRESH_HOUR_UTC, REFRESH_MINUTE_UTC, refresh_catalogue, spotify_configured
 from recommender.spotify_client import CatalogueClient, SpotifySettings
 
 log = logging.getLogger(__name__)
@@ -31,49 +33,52 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_CAP_S = 900
 JITTER_S = 30.0
 BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 1800
 MAX_RETRIES = 5
+
 
 def rate_limit_countdown(retry_after: float, rng: random.Random | None = None) -> float:
     """Wait what Spotify asked, at most ``RETRY_AFTER_CAP_S``, plus jitter so workers spread out."""
     return min(max(retry_after, 1.0), RETRY_AFTER_CAP_S) + (rng or random).uniform(0, JITTER_S)
 
 
-def backoff_countdown(retries: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff for outages: 30 s, 60 s, 120 s, ... plus jitter."""
-    return BACKOFF_BASE_S * 2**retries + (rng or random).uniform(0, JITTER_S)
-
-
-@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True, ignore_result=True)
+@shared_task(
+    bind=True, acks_late=True, ignore_result=True, max_retries=MAX_RETRIES,
+    autoretry_for=(SpotifyUnavailable,), retry_backoff=BACKOFF_BASE_S, retry_backoff_max=BACKOFF_MAX_S,
+    retry_jitter=True,
+)
 def refresh_playlists(self: Any, emotion: str | None = None, strategy: str | None = None) -> dict[str, Any]:
-    """Refresh the catalogue from Spotify; returns a summary, or why it was skipped."""
-    ok, message = spotify_configured(current_app.config)
-    if not ok:
-        log.info("Catalogue refresh skipped: %s", message)
-        return {"refreshed": False, "reason": message}
+    """Verify and refresh the catalogue; returns a summary, or why it stopped."""
+    settings = SpotifySettings.from_config(current_app.config)
+    searching, message = spotify_configured(current_app.config)
+    if not searching:
+        log.info("Catalogue refresh without search: %s", message)
     try:
-        client = CatalogueClient(SpotifySettings.from_config(current_app.config))
-        report = refresh_catalogue(db.session, client, emotion=emotion, strategy=strategy)
+        client = CatalogueClient(settings) if searching else None
+        report = refresh_catalogue(db.session, client, emotion=emotion, strategy=strategy,
+                                   oembed=OEmbedClient(settings.oembed_base, settings.timeout_s))
     except RateLimited as exc:
         db.session.rollback()
         countdown = rate_limit_countdown(exc.retry_after)
         log.warning("Spotify rate limit (Retry-After %.0f s); refresh retries in %.0f s", exc.retry_after, countdown)
         raise self.retry(exc=exc, countdown=countdown)
-    except SpotifyUnavailable as exc:
+    except SpotifyUnavailable:
         db.session.rollback()
-        countdown = backoff_countdown(self.request.retries)
-        log.warning("Spotify unavailable (%s); refresh retries in %.0f s", exc.message, countdown)
-        raise self.retry(exc=exc, countdown=countdown)
+        raise  # Celery's autoretry: exponential backoff with jitter
     except SpotifyError as exc:
         db.session.rollback()
         log.error("Catalogue refresh failed, not retried: %s", exc.message)
         return {"refreshed": False, "reason": exc.message}
-    return {"refreshed": True, "summary": report.summary()}
+    if report.stopped:
+        return {"refreshed": False, "reason": report.stopped, "summary": report.summary(),
+                "resumes_at": report.resumes_at.isoformat() if report.resumes_at else None}
+    return {"refreshed": True, "searched": searching, "summary": report.summary()}
 
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "refresh-playlists-daily": {
         "task": refresh_playlists.name,
-        "schedule": crontab(hour=4, minute=17),
+        "schedule": crontab(hour=REFRESH_HOUR_UTC, minute=REFRESH_MINUTE_UTC),
         "kwargs": {},
     },
 }

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from kombu import Queue
 
 SECRET_KEY_FILE = "secret_key"
+SQLITE_TRANSPORT = "emotune.sqlite_transport:Transport"
 # How often a Redis worker looks for unacknowledged messages past their visibility timeout.
 RESTORE_INTERVAL_S = 5
 
@@ -51,7 +52,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_QUEUE_NOTICE_S", 20, int, "seconds queued before a waiting notice"),
     Setting("EMOTUNE_READY_PING_TIMEOUT_S", 3.0, float, "how long /readyz waits for a worker"),
     Setting("EMOTUNE_ANALYSES_RATE_LIMIT", "30 per minute", doc="rate limit on POST /api/analyses"),
-    Setting("EMOTUNE_PLAYLIST_COUNT", 4, int, "playlists recommended per result"),
+    Setting("EMOTUNE_PLAYLIST_COUNT", 6, int, "playlists recommended per result"),
+    Setting("EMOTUNE_WORKER_MAX_MEMORY_MB", 600, int, "a pool process is replaced after a task leaves it above this"),
+    Setting("EMOTUNE_BROKER_POLL_S", 0.05, float, "how often the embedded SQLite broker is polled (s)"),
     Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
     Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
     Setting("EMOTUNE_READYZ_TOKEN", doc="token that unlocks /readyz detail for non-loopback clients"),
@@ -63,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTIFY_API_BASE", "https://api.spotify.com/v1/", doc="Spotify Web API base URL"),
     Setting("SPOTIFY_ACCOUNTS_BASE", "https://accounts.spotify.com/", doc="Spotify accounts base URL"),
     Setting("SPOTIFY_TIMEOUT_S", 5.0, float, "timeout of each Spotify HTTP call"),
+    Setting("SPOTIFY_OEMBED_BASE", "https://open.spotify.com", doc="Spotify's keyless oEmbed host"),
 )
 
 # Fixed settings: not read from the environment.
@@ -118,13 +122,28 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
     instance = Path(instance_path)
     redis_url = config.get("REDIS_URL")
     if redis_url:
-        broker, backend = redis_url, redis_url
+        broker, backend, transport = redis_url, redis_url, None
+        # Redis redelivers a message whose worker died once this has passed without an ack: just
+        # past the hard time limit (no live task can still hold it) and past the longest retry
+        # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
+        # kombu only looks for such messages every unacked_restore_interval x unacked_restore_throttle
+        # seconds (10 x 10 by default: a killed worker's message came back after up to ~2 minutes,
+        # racing the sweep that fails it as stuck); look every 5 s, so it runs again within the
+        # visibility timeout + 5 s.
+        transport_options: dict[str, Any] = {"visibility_timeout": visibility_timeout(config),
+                                             "unacked_restore_interval": RESTORE_INTERVAL_S,
+                                             "unacked_restore_throttle": 1}
     else:
-        broker = f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+        broker = f"sqlite:///{instance / 'broker.sqlite'}"
         backend = f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+        # kombu's SQLAlchemy transport with a polling interval of ours (emotune.sqlite_transport):
+        # its default second between polls was most of an embedded analysis' time.
+        transport = SQLITE_TRANSPORT
+        transport_options = {"polling_interval": config["EMOTUNE_BROKER_POLL_S"]}
     queue = config["EMOTUNE_QUEUE"]
     return {
         "broker_url": broker,
+        "broker_transport": transport,
         "result_backend": backend,
         "task_default_queue": queue,
         # Analyses, and a queue of its own for readiness pings and the sweep, so that a backlog
@@ -140,25 +159,13 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         "task_reject_on_worker_lost": True,
         # One message at a time per process: a crashed worker then loses (redelivers) at most one.
         "worker_prefetch_multiplier": 1,
-        # A pool process that grew past this (KiB, checked after each task) is replaced: a guard
-        # in case a decode's memory is not handed back (a warm process with its model is ~150 MB).
-        "worker_max_memory_per_child": 512 * 1024,
+        # A guard, not the fix: a pool process that a large photo or a leak left above this is
+        # replaced after its task (Celery counts KiB).
+        "worker_max_memory_per_child": config["EMOTUNE_WORKER_MAX_MEMORY_MB"] * 1024,
         "task_serializer": "json",
         "accept_content": ["json"],
         "broker_connection_retry_on_startup": True,
-        # Redis redelivers a message whose worker died once this has passed without an ack: just
-        # past the hard time limit (no live task can still hold it) and past the longest retry
-        # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
-        # kombu only looks for such messages every unacked_restore_interval x unacked_restore_throttle
-        # seconds (10 x 10 by default: a killed worker's message came back after up to ~2 minutes,
-        # racing the sweep that fails it as stuck); look every 5 s instead, so it runs again within
-        # the visibility timeout + 5 s. (kombu's SQLAlchemy transport hands these options to
-        # create_engine, so none there.)
-        "broker_transport_options": {
-            "visibility_timeout": visibility_timeout(config),
-            "unacked_restore_interval": RESTORE_INTERVAL_S,
-            "unacked_restore_throttle": 1,
-        } if redis_url else {},
+        "broker_transport_options": transport_options,
     }
 
 

@@ -15,6 +15,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from recommender.base import Base
 
@@ -41,3 +43,22 @@ def celery_init_app(app: Flask) -> Celery:
     app.before_request(celery_app.set_current)
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def use_sqlite_wal(engine: Engine) -> bool:
+    """Put a SQLite file database in WAL mode (with ``synchronous=NORMAL``); False for other ones.
+
+    The page polls an analysis every 50 ms while the worker writes it: in WAL mode readers and the
+    writer do not block each other and a commit is one append to the log, not two synced files.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return False
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return True

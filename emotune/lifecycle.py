@@ -167,9 +167,11 @@ def record_music(analysis: Analysis) -> None:
     analysis.stage = Stage.CHOOSING_MUSIC
     db.session.commit()
     started = time.perf_counter()
-    recs = recommend(db.session, emotion=emotion, strategy=strategy,
+    chosen_by = "you" if analysis.strategy else "us"
+    recs = recommend(db.session, emotion=emotion, strategy=strategy, chosen_by=chosen_by,
                      limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    analysis.recommendations = {"strategy": strategy, "playlists": [rec.to_dict() for rec in recs]}
+    analysis.recommendations = {"strategy": strategy, "chosen_by": chosen_by,
+                                "playlists": [rec.to_dict() for rec in recs]}
     analysis.timings_ms = {**(analysis.timings_ms or {}), "recommend": _ms_since(started)}
 
 

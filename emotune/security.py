@@ -1,15 +1,18 @@
 """Security headers for every response (Flask-Talisman): a tight Content-Security-Policy and friends.
 
 The page needs only its own scripts, styles and API, the in-memory selfie (``blob:``/``data:``
-images), playlist cover art from Spotify's image CDNs and the Spotify embed player frame.
+images), playlist cover art from the exact Spotify image hosts the catalogue accepts covers from
+(``recommender.covers.COVER_HOSTS``; any other cover is dropped) and the Spotify embed player frame.
 Everything else is refused, and no other site may frame EmoTune.
 """
 
 from flask import Flask, Response
 from flask_talisman import Talisman
 
-# Spotify serves playlist covers from several CDN hosts; the wildcards cover all of them.
-SPOTIFY_IMAGE_SOURCES = ("https://i.scdn.co", "https://*.scdn.co", "https://*.spotifycdn.com")
+from recommender.covers import COVER_HOSTS
+
+# Exactly the hosts covers may come from (oEmbed thumbnails and Web API images), no wildcards.
+SPOTIFY_IMAGE_SOURCES = tuple(f"https://{host}" for host in COVER_HOSTS)
 SPOTIFY_EMBED_ORIGIN = "https://open.spotify.com"
 
 CONTENT_SECURITY_POLICY: dict[str, tuple[str, ...]] = {

@@ -19,9 +19,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from recommender.base import Base
+from recommender.errors import NoMoodProfile
 
 
 def utcnow() -> datetime:
@@ -50,6 +52,16 @@ class Playlist(Base):
     # Searched entries expire so stale results fall out; seeded ones never expire.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # What the playlist is (mood, energy, genre, language, kind): each card's reason is built from it.
+    tags: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    # Where its id was found (a public repository file or page), for seeded entries.
+    provenance: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Last successful check that it still exists, and how ("oembed" or "search").
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Set when Spotify said it is gone; a retired playlist is never shown again.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     links: Mapped[list[PlaylistLink]] = relationship(
         back_populates="playlist", cascade="all, delete-orphan"
@@ -78,6 +90,16 @@ class MoodProfile(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
+    @classmethod
+    def lookup(cls, session: Session, emotion: str, strategy: str) -> MoodProfile:
+        """The profile of one emotion-strategy pair, or ``NoMoodProfile`` saying how to create it."""
+        profile = session.scalar(select(cls).where(cls.emotion == emotion, cls.strategy == strategy))
+        if profile is None:
+            raise NoMoodProfile(
+                f"There is no mood profile for {emotion}/{strategy} yet: run `flask seed-playlists` first."
+            )
+        return profile
+
 
 class PlaylistLink(Base):
     """A playlist placed under an emotion-strategy pair, with its rank and profile score."""
@@ -98,10 +120,17 @@ class PlaylistLink(Base):
 
 
 class Feedback(Base):
-    """One thumbs-up (+1) or thumbs-down (-1) on a playlist for an emotion and strategy."""
+    """One browser session's thumbs-up (+1) or thumbs-down (-1) on a playlist for an emotion and strategy.
+
+    One row per (session, playlist, emotion, strategy): voting again changes the vote, never adds one.
+    Rows from before votes were tied to sessions have no ``session_key``.
+    """
 
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint("vote IN (-1, 1)", name="vote"),)
+    __table_args__ = (
+        CheckConstraint("vote IN (-1, 1)", name="vote"),
+        UniqueConstraint("session_key", "playlist_id", "emotion", "strategy", name="one_vote_per_session"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     playlist_id: Mapped[int] = mapped_column(
@@ -110,7 +139,29 @@ class Feedback(Base):
     emotion: Mapped[str] = mapped_column(String(16))
     strategy: Mapped[str] = mapped_column(String(16))
     vote: Mapped[int] = mapped_column(Integer)
+    # The analysis's browser session (or its token's hash for cookie-less API clients).
+    session_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CatalogueState(Base):
+    """One row: until when Spotify's ``QUOTA_EXCEEDED`` pauses every refresh, and why."""
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_paused_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    quota_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @classmethod
+    def get(cls, session: Session) -> CatalogueState:
+        """The single state row, created on first use."""
+        state = session.get(cls, 1)
+        if state is None:
+            state = cls(id=1)
+            session.add(state)
+        return state
 
 
 class SpotifyToken(Base):

@@ -1,9 +1,10 @@
 """Blend a playlist's profile score with people's votes.
 
-Each playlist's score acts as a prior worth ``PRIOR_WEIGHT`` votes. With few votes the order is
-the Bayesian average ``(m*s + ups) / (m + ups + downs)``; once an emotion-strategy pair has
-``THOMPSON_MIN_VOTES`` votes, a draw from the Beta posterior (Thompson sampling) replaces it so
-newer playlists still get a chance to prove themselves.
+Each playlist's score acts as a prior worth ``PRIOR_WEIGHT`` votes. Recommendations explore: each
+visit ranks by a draw from the Beta posterior (Thompson sampling), so a returning person sees a
+different mix and newer playlists get a chance to prove themselves. Without exploration the order
+is the Bayesian average ``(m*s + ups) / (m + ups + downs)``, until the pair has
+``THOMPSON_MIN_VOTES`` votes.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ def thompson_draw(prior: float, votes: Votes, rng: random.Random, weight: float 
 
 
 def rank_value(
-    prior: float, votes: Votes, pair_votes: int, rng: random.Random | None = None
+    prior: float, votes: Votes, pair_votes: int, rng: random.Random | None = None, explore: bool = False
 ) -> float:
-    """The value to sort by: Bayesian average, or a Thompson draw once the pair has enough votes."""
-    if pair_votes >= THOMPSON_MIN_VOTES:
+    """The value to sort by: a Thompson draw when exploring or once the pair has enough votes,
+    else the Bayesian average."""
+    if explore or pair_votes >= THOMPSON_MIN_VOTES:
         return thompson_draw(prior, votes, rng or random.Random())
     return bayesian_average(prior, votes)

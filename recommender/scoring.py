@@ -2,7 +2,8 @@
 
 A score in [0, 1] mixes relevance (wanted words in the name count twice those in the
 description), size (enough tracks to play a while) and owner (Spotify's editors are trusted).
-Empty, spammy or off-topic playlists are dropped with a reason the refresh report counts.
+Empty, spammy or off-topic playlists are dropped with a reason the refresh report counts. Spotify
+leaves the track count out of some search items: that is "unknown", scored as middling, not empty.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ MIN_TRACKS = 8
 GOOD_TRACKS = 30
 MAX_TRACKS = 2000  # Bigger lists are usually dumps, not curated moods.
 MAX_NAME_WORDS = 14
+UNKNOWN_SIZE = 0.5  # size score of a playlist whose track count Spotify did not say
 SPAM_WORDS = (
     "follow", "followers", "promo", "promotion", "submit", "submission", "submissions",
     "sub4sub", "f4f", "giveaway", "free download", "gain", "send your music", "dm me",
@@ -74,7 +76,7 @@ def is_spam(candidate: PlaylistCandidate) -> bool:
 def score_candidate(profile: ProfileLike, candidate: PlaylistCandidate) -> Scored | Dropped:
     """Score ``candidate`` for ``profile``, or drop it as empty, spam or off-topic."""
     tracks = candidate.track_count
-    if tracks is None or tracks < MIN_TRACKS or tracks > MAX_TRACKS:
+    if tracks is not None and (tracks < MIN_TRACKS or tracks > MAX_TRACKS):
         return Dropped(candidate, "empty")
     if is_spam(candidate):
         return Dropped(candidate, "spam")
@@ -88,7 +90,7 @@ def score_candidate(profile: ProfileLike, candidate: PlaylistCandidate) -> Score
     if hits == 0:
         return Dropped(candidate, "off_topic")
     relevance = min(1.0, hits / 4)
-    size = min(1.0, tracks / GOOD_TRACKS)
+    size = UNKNOWN_SIZE if tracks is None else min(1.0, tracks / GOOD_TRACKS)
     owner = 1.0 if candidate.owner.strip().lower() in TRUSTED_OWNERS else 0.4
     score = round(0.6 * relevance + 0.2 * size + 0.2 * owner, 4)
     return Scored(candidate, score)

@@ -1,7 +1,8 @@
 """Load the curated catalogue and mood profiles committed in ``recommender/data/``.
 
-Idempotent: rows already present are left alone (so edited profiles and refreshed playlists
-survive a re-seed); only missing playlists, links and profiles are added.
+Idempotent: rows already present keep their refreshed name, cover and state (a retired playlist
+stays retired); only their tags and provenance, which the data file owns, are brought up to date,
+and missing playlists, links and profiles are added.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def seed_catalogue(session: Session) -> SeedReport:
                 spotify_id=row["spotify_id"],
                 name=row["name"],
                 description=row.get("description", ""),
-                owner=row.get("owner", ""),
+                owner=row.get("owner") or "",
                 url=row["url"],
                 image_url=row.get("image_url"),
                 track_count=row.get("track_count"),
@@ -98,6 +99,9 @@ def seed_catalogue(session: Session) -> SeedReport:
             session.flush()
             by_id[playlist.spotify_id] = playlist
             playlists_added += 1
+        if playlist.source == "seeded":
+            playlist.tags = dict(row.get("tags") or {})
+            playlist.provenance = row.get("source")
         have = {(link.emotion, link.strategy) for link in playlist.links}
         for link in row["links"]:
             key = (check_emotion(link["emotion"]), check_strategy(link["strategy"]))

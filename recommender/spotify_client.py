@@ -24,8 +24,11 @@ from spotipy.cache_handler import CacheHandler, MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyPKCE
 
+from recommender.covers import safe_cover_url
 from recommender.errors import (
+    Forbidden,
     LoginRequired,
+    QuotaExceeded,
     RateLimited,
     SpotifyAuthError,
     SpotifyError,
@@ -50,6 +53,7 @@ class SpotifySettings:
     api_base: str = "https://api.spotify.com/v1"
     accounts_base: str = "https://accounts.spotify.com"
     timeout_s: float = 5.0
+    oembed_base: str = "https://open.spotify.com"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SpotifySettings:
@@ -61,6 +65,7 @@ class SpotifySettings:
             api_base=(config.get("SPOTIFY_API_BASE") or cls.api_base).rstrip("/"),
             accounts_base=(config.get("SPOTIFY_ACCOUNTS_BASE") or cls.accounts_base).rstrip("/"),
             timeout_s=float(config.get("SPOTIFY_TIMEOUT_S") or cls.timeout_s),
+            oembed_base=(config.get("SPOTIFY_OEMBED_BASE") or cls.oembed_base).rstrip("/"),
         )
 
     @property
@@ -117,7 +122,15 @@ def translated_errors(what: str, user: bool = False) -> Iterator[None]:
     except SpotifyException as exc:
         status = exc.http_status
         if status == 429:
+            if getattr(exc, "reason", None) == "QUOTA_EXCEEDED" or "QUOTA_EXCEEDED" in str(exc.msg):
+                retry_after = _retry_after(exc.headers)
+                raise QuotaExceeded(
+                    retry_after, f"Spotify's quota for this app is used up (QUOTA_EXCEEDED, Retry-After "
+                    f"{retry_after:.0f} s) during {what}."
+                ) from exc
             raise RateLimited(_retry_after(exc.headers)) from exc
+        if status == 403:
+            raise Forbidden(forbidden_cause(str(exc.msg)), what) from exc
         if status == 401 and user:
             raise LoginRequired(
                 "Your Spotify login has expired or was revoked: log in with Spotify again."
@@ -139,6 +152,16 @@ def translated_errors(what: str, user: bool = False) -> Iterator[None]:
         raise SpotifyUnavailable(f"Spotify did not answer in time during {what}.") from exc
     except requests.ConnectionError as exc:
         raise SpotifyUnavailable(f"Spotify could not be reached during {what}.") from exc
+
+
+def forbidden_cause(message: str) -> str:
+    """Name the cause of a 403 from Spotify's wording: lapsed Premium, allowlist or endpoint."""
+    text = message.lower()
+    if "premium" in text:
+        return "premium_required"
+    if "not be registered" in text or "not registered" in text or "allowlist" in text:
+        return "user_not_allowlisted"
+    return "endpoint_not_allowed"
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float:
@@ -197,7 +220,7 @@ def parse_playlist(item: Any) -> PlaylistCandidate | None:
         description=clean_text(item.get("description"))[:2000],
         owner=clean_text(owner.get("display_name") or owner.get("id") or "")[:200],
         url=urls.get("spotify") or f"https://open.spotify.com/playlist/{spotify_id}",
-        image_url=image_url,
+        image_url=safe_cover_url(image_url),
         track_count=total if isinstance(total, int) else None,
     )
 

@@ -6,12 +6,15 @@ themselves when the app's modules import them; the worker-only signal handlers l
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
-from celery.signals import task_postrun, worker_process_init, worker_ready
+from celery.signals import beat_embedded_init, task_postrun, worker_process_init, worker_ready
 
 from emotune import create_app, served_model
 from emotune.broker_cleanup import delete_delivered_messages
+from emotune.cli.children import die_with_parent
 from emotune.catalogue_tasks import BEAT_SCHEDULE
 from emotune.extensions import db
 from emotune.tasks import sweep_schedule
@@ -23,7 +26,12 @@ celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, **sweep_schedule(flask_app.con
 
 @worker_process_init.connect
 def _load_model(**_: Any) -> None:
-    """Each forked child loads its own model before its first photo (never the parent's copy)."""
+    """Each forked child loads its own model before its first photo (never the parent's copy).
+
+    It also dies with the worker's main process: killed outright (SIGKILL, the OOM killer), that
+    one cannot stop its pool, which would otherwise live on as orphans holding a model each.
+    """
+    die_with_parent(signal.SIGKILL, os.getppid())
     with flask_app.app_context():
         # Database connections inherited from the parent must not be shared with it.
         db.engine.dispose(close=False)
@@ -35,6 +43,12 @@ def _load_model(**_: Any) -> None:
     except Exception:
         # Analyses then fail with a message of their own; the worker itself stays up.
         flask_app.logger.exception("Loading the model in a worker process failed")
+
+
+@beat_embedded_init.connect
+def _beat_dies_with_the_worker(**_: Any) -> None:
+    """The beat a worker runs (``--beat``, as `emotune` does) stops when that worker dies."""
+    die_with_parent(signal.SIGTERM, os.getppid())
 
 
 @worker_ready.connect

@@ -35,6 +35,14 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def voter_key(analysis: Analysis) -> str:
+    """Whose vote it is: the analysis's own browser session, or its token for a cookie-less client.
+
+    Only requests that ``may_access`` the analysis get this far, so a session never votes as another.
+    """
+    return analysis.session_key or f"token:{analysis.access_token_hash}"
+
+
 def may_access(analysis: Analysis) -> bool:
     """Whether this request comes from the analysis's own browser session or carries its token."""
     key = history_key()

@@ -7,11 +7,11 @@ import uuid
 from flask import Response, current_app, jsonify, request, url_for
 
 from emotune.api import bp
-from emotune.api.access import may_access, new_token
+from emotune.api.access import may_access, new_token, voter_key
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
 from emotune import lifecycle
-from emotune.api.serialise import analysis_json
+from emotune.api.serialise import analysis_json, with_votes
 from emotune.extensions import db, limiter
 from emotune.models import Analysis, Status
 from emotune.tasks import analyse_selfie
@@ -19,7 +19,7 @@ from recognizer.errors import ImageRejected
 from recognizer.images import normalise_upload
 from recommender.feedback import UnknownPlaylist, record_vote
 from recommender.service import recommend
-from recommender.strategies import STRATEGIES
+from recommender.strategies import STRATEGIES, strategy_choice
 
 # HTTP status per ImageRejected code: what kind of mistake each one is.
 REJECTION_STATUS: dict[str, int] = {
@@ -125,15 +125,22 @@ def get_recommendations(analysis_id: str) -> Response:
     """Playlists for the analysis' emotion under another strategy, without a new photo."""
     analysis = load_analysis(analysis_id)
     emotion = _finished_emotion(analysis)
-    strategy = check_strategy(request.args.get("strategy")) or analysis.effective_strategy
-    recs = recommend(db.session, emotion=emotion, strategy=strategy,
+    asked = check_strategy(request.args.get("strategy"))
+    # Without ?strategy= the analysis's own choice stands, and so does who made it.
+    choice = strategy_choice(emotion, asked or analysis.strategy)
+    recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
                      limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    return jsonify(strategy=strategy, playlists=[rec.to_dict() for rec in recs])
+    cards = with_votes([rec.to_dict() for rec in recs], emotion, choice["strategy"], voter_key(analysis))
+    return jsonify(strategy=choice["strategy"], strategy_choice=choice, playlists=cards)
 
 
 @bp.post("/analyses/<analysis_id>/feedback")
 def post_feedback(analysis_id: str) -> tuple[Response, int]:
-    """Store a thumbs up/down on a playlist for the analysis' emotion and strategy."""
+    """Store this session's thumbs up/down on a playlist for the analysis' emotion and strategy.
+
+    One vote per session, playlist, emotion and strategy: voting again changes it (200), the first
+    vote creates it (201). Another session's analysis answers 404 like an unknown one.
+    """
     analysis = load_analysis(analysis_id)
     emotion = _finished_emotion(analysis)
     body = request.get_json(silent=True)
@@ -145,12 +152,16 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
         )
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
     try:
-        record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"))
+        result = record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"),
+                             voter=voter_key(analysis))
     except UnknownPlaylist as exc:
         raise ApiError(404, "unknown_playlist", str(exc)) from None
     except ValueError as exc:
         raise ApiError(400, "invalid_vote", str(exc)) from None
-    return jsonify(playlist_id=body["playlist_id"], vote=body.get("vote"), emotion=emotion, strategy=strategy), 201
+    liked_by, my_vote = with_votes([{"spotify_id": body["playlist_id"]}], emotion, strategy,
+                                   voter_key(analysis))[0]["liked_by"], result.feedback.vote
+    return jsonify(playlist_id=body["playlist_id"], vote=body.get("vote"), my_vote=my_vote, liked_by=liked_by,
+                   changed=not result.created, emotion=emotion, strategy=strategy), 201 if result.created else 200
 
 
 @bp.delete("/analyses/<analysis_id>")

@@ -29,11 +29,12 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
 class ApiError(Exception):
     """A user-facing API error: HTTP status, stable code and a message saying what to do."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -52,7 +53,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
-        return error_response(exc.status, exc.code, exc.message)
+        response, status = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response, status
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]

@@ -7,8 +7,13 @@ from typing import Any
 
 from flask import url_for
 
+from emotune.api.access import voter_key
+from emotune.extensions import db
 from emotune.models import Analysis, Face, as_utc
 from recognizer.pipeline import NO_FACE_TIPS
+from recommender.covers import safe_cover_url
+from recommender.feedback import card_votes
+from recommender.strategies import strategy_choice
 
 TIMING_KEYS = ("queue", "decode", "detect", "classify", "recommend", "total")
 
@@ -57,10 +62,42 @@ def notice_json(analysis: Analysis) -> dict[str, Any] | None:
     return notice
 
 
+def with_votes(cards: list[dict[str, Any]], emotion: str, strategy: str, voter: str | None) -> list[dict[str, Any]]:
+    """Cards with the contract's fields filled: cover_url, owner, track_count, liked_by, my_vote.
+
+    Votes are read live (the cards themselves are a snapshot from when the analysis ran).
+    """
+    votes = card_votes(db.session, [c["spotify_id"] for c in cards], emotion, strategy, voter)
+    out = []
+    for card in cards:
+        liked_by, my_vote = votes.get(card["spotify_id"], (0, None))
+        cover = safe_cover_url(card.get("cover_url") or card.get("image_url"))
+        out.append({**card, "cover_url": cover, "image_url": cover, "owner": card.get("owner") or None,
+                    "track_count": card.get("track_count"), "liked_by": liked_by, "my_vote": my_vote})
+    return out
+
+
+def choice_json(analysis: Analysis) -> dict[str, str] | None:
+    """Which strategy the music follows, who chose it and why; None while no emotion is known."""
+    if not analysis.primary_emotion:
+        return None
+    return strategy_choice(analysis.primary_emotion, analysis.strategy)
+
+
+def recommendations_json(analysis: Analysis) -> dict[str, Any] | None:
+    """The stored playlists with live vote counts and this requester's own votes."""
+    recs = analysis.recommendations
+    if not recs or not analysis.primary_emotion:
+        return recs
+    voter = voter_key(analysis)
+    return {**recs, "playlists": with_votes(recs.get("playlists") or [], analysis.primary_emotion,
+                                            recs.get("strategy") or analysis.effective_strategy, voter)}
+
+
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """The full analysis as ``GET /api/analyses/<id>`` returns it."""
     timings = analysis.timings_ms or {}
-    recommendations = analysis.recommendations
+    recommendations = recommendations_json(analysis)
     return {
         "id": str(analysis.id),
         "url": url_for("api.get_analysis", analysis_id=analysis.id),
@@ -69,6 +106,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "created_at": iso(analysis.created_at),
         "updated_at": iso(analysis.updated_at),
         "strategy": analysis.effective_strategy,
+        "strategy_choice": choice_json(analysis),
         "error": {"code": analysis.error_code, "message": analysis.error_message}
         if analysis.error_code
         else None,

@@ -8,10 +8,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from recognizer.emotions import EMOTIONS
-from recommender.errors import RateLimited, SpotifyError
+from recommender.errors import NoMoodProfile, RateLimited, SpotifyError
 from recommender.models import MoodProfile
-from recommender.refresh import PAGES_PER_TERM, refresh_catalogue, spotify_configured
-from recommender.seed import apply_profile, profile_rows, seed_catalogue
+from recommender.oembed import OEmbedClient
+from recommender.refresh import PAGES_PER_TERM, profiles, refresh_catalogue, spotify_configured
+from recommender.seed import seed_catalogue, seed_profiles
 from recommender.spotify_client import CatalogueClient, SpotifySettings
 from recommender.strategies import STRATEGIES
 
@@ -43,16 +44,22 @@ def seed_playlists() -> None:
               help="Search pages (10 playlists each) per search term.")
 @with_appcontext
 def refresh_playlists(emotion: str | None, strategy: str | None, pages: int) -> None:
-    """Search Spotify for each mood profile and update the catalogue (needs client credentials)."""
-    ok, message = spotify_configured(current_app.config)
-    if not ok:
-        raise click.ClickException(message)
+    """Verify every playlist through oEmbed (no credentials), then search Spotify (client credentials).
+
+    Playlists Spotify says are gone are retired and counted; QUOTA_EXCEEDED stops the whole refresh
+    and says when the next scheduled run is (exit status 1).
+    """
+    settings = SpotifySettings.from_config(current_app.config)
+    searching, message = spotify_configured(current_app.config)
+    click.echo(message)
     session = _db().session
     if session.scalar(select(MoodProfile).limit(1)) is None:
         seed_catalogue(session)  # profiles drive the search; a fresh database has none yet
     try:
-        client = CatalogueClient(SpotifySettings.from_config(current_app.config))
-        report = refresh_catalogue(session, client, emotion=emotion, strategy=strategy, pages=pages)
+        client = CatalogueClient(settings) if searching else None
+        oembed = OEmbedClient(settings.oembed_base, settings.timeout_s)
+        report = refresh_catalogue(session, client, emotion=emotion, strategy=strategy, pages=pages,
+                                   oembed=oembed)
     except RateLimited as exc:
         raise click.ClickException(
             f"Spotify is rate limiting us: try again in {exc.retry_after:.0f} s. Profiles finished "
@@ -60,6 +67,8 @@ def refresh_playlists(emotion: str | None, strategy: str | None, pages: int) -> 
         ) from None
     except SpotifyError as exc:
         raise click.ClickException(f"{exc.message} The catalogue keeps what it had.") from None
+    if report.stopped:
+        raise click.ClickException(f"Refresh stopped: {report.summary()}")
     click.echo(f"Refreshed catalogue: {report.summary()}")
 
 
@@ -69,12 +78,10 @@ def mood_profile() -> None:
 
 
 def _load(emotion: str, strategy: str) -> MoodProfile:
-    profile = _db().session.scalar(
-        select(MoodProfile).where(MoodProfile.emotion == emotion, MoodProfile.strategy == strategy)
-    )
-    if profile is None:
-        raise click.ClickException(f"No profile for {emotion}/{strategy}: run `flask seed-playlists` first.")
-    return profile
+    try:
+        return MoodProfile.lookup(_db().session, emotion, strategy)
+    except NoMoodProfile as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _show(profile: MoodProfile) -> None:
@@ -96,15 +103,10 @@ def _words(value: str | None) -> list[str] | None:
 @with_appcontext
 def show_profiles(emotion: str | None, strategy: str | None) -> None:
     """Print profiles, all or those of one emotion/strategy."""
-    query = select(MoodProfile).order_by(MoodProfile.emotion, MoodProfile.strategy)
-    if emotion:
-        query = query.where(MoodProfile.emotion == emotion)
-    if strategy:
-        query = query.where(MoodProfile.strategy == strategy)
-    profiles = _db().session.scalars(query).all()
-    if not profiles:
+    found = profiles(_db().session, emotion, strategy)
+    if not found:
         raise click.ClickException("No mood profiles yet: run `flask seed-playlists` first.")
-    for profile in profiles:
+    for profile in found:
         _show(profile)
 
 
@@ -137,15 +139,9 @@ def set_profile(emotion: str, strategy: str, label: str | None, search_terms: st
 def reset_profiles() -> None:
     """Overwrite every profile with the committed recommender/data/profiles.json."""
     session = _db().session
-    existing = {(p.emotion, p.strategy): p for p in session.scalars(select(MoodProfile))}
-    for row in profile_rows():
-        profile = existing.get((row["emotion"], row["strategy"]))
-        if profile is None:
-            profile = MoodProfile(emotion=row["emotion"], strategy=row["strategy"])
-            session.add(profile)
-        apply_profile(profile, row)
+    written = seed_profiles(session, reset=True)
     session.commit()
-    click.echo(f"Reset {len(profile_rows())} mood profiles from the data file.")
+    click.echo(f"Reset {written} mood profiles from the data file.")
 
 
 COMMANDS: list[click.Command] = [seed_playlists, refresh_playlists, mood_profile]

@@ -1,27 +1,53 @@
 """`emotune` / `flask serve`: the whole app in one command on the embedded defaults.
 
-Applies migrations, seeds the playlist catalogue when it is empty, starts a Celery worker as a
-child process and the web server in this one, prints the URL, and on Ctrl-C (or SIGTERM) stops
-both cleanly. Production runs gunicorn and `celery -A worker worker` separately instead.
+Checks the port first, applies migrations, seeds the playlist catalogue when it is empty, starts
+a Celery worker (with the sweep's beat) and gunicorn as child processes (emotune.cli.children),
+waits until the web server answers and the worker has answered a ping, and only then prints a
+short block ending with the URL. Celery's banner, gunicorn's log and library warnings go to
+``<instance>/emotune.log`` unless ``--verbose``. SIGINT or SIGTERM stops both children, however
+emotune was started; if a child dies, emotune says so and stops. Production runs gunicorn and
+``celery -A worker worker`` / ``celery -A worker beat`` separately instead.
 """
 
 from __future__ import annotations
 
-import _thread
+import contextlib
+import json
+import logging
 import os
 import signal
-import subprocess
 import sys
-import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from emotune.cli.children import Child, PortTaken, adopt_orphans, end_orphans, listening_socket, wait_until_serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-WORKER_STOP_TIMEOUT_S = 20
+LOG_NAME = "emotune.log"
+WEB_STOP_TIMEOUT_S = 5  # gunicorn's graceful timeout: requests in flight get this long
+WORKER_STOP_TIMEOUT_S = 20  # warm shutdown: the photo being analysed gets this long
+START_TIMEOUT_S = 180  # a cold start on a busy 2-core machine imports and loads for a while
+WEB_THREADS = 8
+
+
+class StopRequested(BaseException):
+    """SIGINT or SIGTERM arrived: unwind whatever is running and stop the children."""
+
+
+def _stop_requested(signum: int, _frame: Any) -> None:
+    raise StopRequested(signum)
+
+
+def install_stop_handlers() -> None:
+    """SIGINT and SIGTERM stop emotune, even when it was started with them ignored (``cmd &``)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_requested)
 
 
 def prepare_database() -> str:
@@ -34,102 +60,324 @@ def prepare_database() -> str:
     from recommender.seed import seed_catalogue
 
     upgrade()
-    if db.session.scalar(select(func.count()).select_from(Playlist)):
-        return "catalogue already seeded"
+    count = db.session.scalar(select(func.count()).select_from(Playlist))
+    if count:
+        return f"catalogue of {count} playlists"
     report = seed_catalogue(db.session)
-    return f"catalogue seeded ({report.playlists} playlists, {report.links} links)"
+    return f"catalogue seeded: {report.playlists} playlists"
 
 
 def worker_command(queue: str, concurrency: int) -> list[str]:
-    """The `celery -A worker worker` command line the embedded setup runs."""
+    """The `celery -A worker worker` command line the embedded setup runs (with the sweep's beat)."""
     return [
         sys.executable, "-m", "celery", "-A", "worker", "worker",
         "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-        "--queues", f"{queue},{queue}.control", "--beat", "--hostname", f"emotune-{os.getpid()}@%h", "--without-mingle",
-        "--without-gossip",
+        "--queues", f"{queue},{queue}.control", "--beat", "--hostname", f"emotune-{os.getpid()}@%h",
+        "--without-mingle", "--without-gossip",
     ]
 
 
-def start_worker(queue: str, concurrency: int, secret_key: str) -> subprocess.Popen[bytes]:
-    """Start the worker in its own session so Ctrl-C reaches only us; we stop it ourselves."""
-    env = {**os.environ, "SECRET_KEY": secret_key}
-    return subprocess.Popen(worker_command(queue, concurrency), cwd=REPO_ROOT, env=env, start_new_session=True)
+def web_command(fd: int, verbose: bool) -> list[str]:
+    """gunicorn serving ``emotune:create_app()`` on the socket emotune already holds (``fd``)."""
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"fd://{fd}", "--workers", "1",
+        "--threads", str(WEB_THREADS), "--graceful-timeout", str(WEB_STOP_TIMEOUT_S),
+    ]
+    if verbose:
+        command += ["--access-logfile", "-"]
+    return [*command, "emotune:create_app()"]
 
 
-def stop_worker(process: subprocess.Popen[bytes]) -> int:
-    """Warm shutdown (SIGTERM: finish the current task), then SIGKILL if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=WORKER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+def shown_path(path: str | Path) -> str:
+    """A path relative to the working directory when it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
-def _watch_worker(process: subprocess.Popen[bytes], stopping: threading.Event) -> None:
-    # A worker that dies on its own takes the web server down with it: half an app helps no one.
-    process.wait()
-    if not stopping.is_set():
-        click.echo(f"The Celery worker exited unexpectedly (code {process.returncode}); stopping.", err=True)
-        _thread.interrupt_main()
+def describe_database(app: Flask) -> str:
+    """The database in a few words (password hidden)."""
+    from emotune.extensions import db
+
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite, {shown_path(url.database or '')}"
+    return url.render_as_string(hide_password=True)
 
 
-def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+def describe_broker(app: Flask) -> str:
+    """The Celery broker in a few words (password hidden), with the embedded poll interval."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    celery = app.config["CELERY"]
+    url = celery["broker_url"]
+    if url.startswith("sqlite:"):
+        poll = celery["broker_transport_options"].get("polling_interval", 1.0)
+        return f"SQLite, {shown_path(url[len('sqlite:///'):])} (polled every {poll * 1000:.0f} ms)"
+    return str(maybe_sanitize_url(url))
 
 
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--concurrency", default=1, show_default=True, type=int, help="Worker processes.")
-@with_appcontext
-def serve_command(host: str, port: int, concurrency: int) -> None:
-    """Run EmoTune (web server + Celery worker) on the embedded defaults; Ctrl-C stops both."""
-    from werkzeug.serving import run_simple
+def describe_model(app: Flask, reply: dict[str, Any] | None) -> tuple[str, bool]:
+    """The served model and its measured accuracy, from the worker's ping reply and the metadata."""
+    from emotune.served_model import model_unavailable_message, resolve_model
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Database: {prepare_database()}.")
+    model = (reply or {}).get("model") or {}
+    if reply is not None and not model.get("ok"):
+        return model.get("detail") or "not loaded (see the log)", False
+    path = Path(model["path"]) if model.get("path") else resolve_model(app.config)
+    if path is None or not path.is_file():
+        return model_unavailable_message(path), False
+    words = path.stem
+    try:
+        metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        accuracy = metadata["metrics"]["test"]["accuracy"]
+        dataset = metadata.get("dataset", {}).get("name", "its")
+        words += f", {accuracy * 100:.1f}% accurate on the {dataset.upper()} test set"
+    except (OSError, ValueError, KeyError, TypeError):
+        words += " (no accuracy recorded in its metadata)"
+    return words, True
+
+
+def configure_logging(log: IO[str] | None) -> None:
+    """Everything emotune's own libraries log (and every warning) goes to ``log``, else stderr."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(log if log is not None else sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+
+
+def open_log(instance_path: str | Path) -> IO[str]:
+    """The log file in the instance folder, appended to (line-buffered, shared with the children)."""
+    path = Path(instance_path) / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", buffering=1, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def stderr_to(log: IO[str] | None) -> Iterator[None]:
+    """Send writes to stderr (alembic's logging config points there) to ``log`` when quiet."""
+    if log is None:
+        yield
+        return
+    with contextlib.redirect_stderr(log):
+        yield
+
+
+def ping_worker(app: Flask, worker: Child, web: Child, timeout: float) -> dict[str, Any] | None:
+    """The worker's reply to a ping on the control queue (None if it died or never answered)."""
+    from emotune.config import control_queue
+    from emotune.tasks import ping
+
+    result = ping.apply_async(queue=control_queue(app.config["EMOTUNE_QUEUE"]), expires=timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and worker.exit_code() is None and web.exit_code() is None:
+            if result.ready():
+                return result.get(timeout=1)
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(Exception):
+            result.forget()
+    return None
+
+
+class Terminal:
+    """What emotune prints: short lines, colour only on a terminal (and never with NO_COLOR)."""
+
+    def __init__(self) -> None:
+        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+    def line(self, text: str, fg: str | None = None, bold: bool = False, err: bool = False) -> None:
+        """Print one line."""
+        if self.colour and (fg or bold):
+            text = click.style(text, fg=fg, bold=bold)
+        click.echo(text, err=err, color=self.colour)
+
+    def row(self, label: str, text: str, ok: bool = True) -> None:
+        """One ``label  text`` row of the start-up block."""
+        self.line(f"  {label:<9} {text}", fg=None if ok else "red")
+
+
+def stop_children(children: list[Child], terminal: Terminal) -> None:
+    """SIGTERM every child, wait for each (worker: its current photo), SIGKILL what hangs.
+
+    A second Ctrl-C or SIGTERM while waiting kills them at once.
+    """
+    hurry: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: hurry.append(signum))
+    for child in children:
+        child.terminate()
+    started = time.monotonic()
+    limits = {"web": WEB_STOP_TIMEOUT_S + 3, "worker": WORKER_STOP_TIMEOUT_S}
+    while any(child.exit_code() is None for child in children):
+        for child in children:
+            if child.exit_code() is None and (hurry or time.monotonic() - started > limits.get(child.name, 10)):
+                child.process.kill()
+        time.sleep(0.05)
+    for child in children:
+        child.process.wait()
+    end_orphans()  # e.g. the pool or beat of a worker that was killed
+
+
+def run_embedded(app: Flask, sock: Any, host: str, port: int, concurrency: int, verbose: bool,
+                 log: IO[str] | None, terminal: Terminal) -> int:
+    """Start worker and web server on ``sock``, report, supervise until a signal; the exit code."""
     if not os.environ.get("SESSION_COOKIE_SECURE"):
         # This server speaks plain http; a Secure-only cookie would never come back.
         app.config["SESSION_COOKIE_SECURE"] = False
-    worker = start_worker(app.config["EMOTUNE_QUEUE"], concurrency, app.config["SECRET_KEY"])
-    stopping = threading.Event()
-    threading.Thread(target=_watch_worker, args=(worker, stopping), daemon=True).start()
-    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
-    url = f"http://{host}:{port}/"
-    click.echo(f"EmoTune is running at {url}  (worker pid {worker.pid}; press Ctrl-C to stop)")
+    env = {**os.environ, "SECRET_KEY": app.config["SECRET_KEY"],
+           "SESSION_COOKIE_SECURE": "true" if app.config["SESSION_COOKIE_SECURE"] else "false"}
+    children: list[Child] = []
+    adopt_orphans()
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
-    except KeyboardInterrupt:
-        pass
+        with stderr_to(log):
+            database = f"{describe_database(app)} ({prepare_database()})"
+        configure_logging(log)  # alembic's fileConfig replaced our handlers
+        worker = Child("worker", worker_command(app.config["EMOTUNE_QUEUE"], concurrency), env, REPO_ROOT, log)
+        children.append(worker)
+        web = Child("web", web_command(sock.fileno(), verbose), env, REPO_ROOT, log, pass_fds=(sock.fileno(),))
+        children.append(web)
+        sock.close()  # gunicorn holds it now; ours would keep the port after gunicorn stops
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+        alive = lambda: all(child.exit_code() is None for child in children)  # noqa: E731
+        serving = wait_until_serving(url + "healthz", START_TIMEOUT_S, alive)
+        reply = ping_worker(app, worker, web, START_TIMEOUT_S) if serving else None
+        for child in children:
+            if child.exit_code() is not None or (child.name == "web" and not serving) or (
+                    child.name == "worker" and reply is None):
+                return report_failure(child, terminal, log)
+        model, model_ok = describe_model(app, reply)
+        terminal.row("Database", database)
+        terminal.row("Broker", describe_broker(app))
+        processes = "process" if concurrency == 1 else "processes"
+        terminal.row("Worker", f"{concurrency} {processes}, pid {worker.pid} (sweep every "
+                     f"{app.config['EMOTUNE_SWEEP_INTERVAL_S']} s)")
+        terminal.row("Model", model, ok=model_ok)
+        if log is not None:
+            terminal.row("Log", f"{shown_path(log.name)} (--verbose shows it here)")
+        terminal.row("Stop", f"Ctrl-C, or kill {os.getpid()}")
+        terminal.line(f"EmoTune is running at {url}", fg="green", bold=True)
+        while True:
+            for child in children:
+                if child.exit_code() is not None:
+                    return report_failure(child, terminal, log)
+            time.sleep(0.2)
+    except StopRequested:
+        terminal.line("Stopping EmoTune...")
+        return 0
     finally:
-        stopping.set()
-        click.echo("Stopping the worker...")
-        code = stop_worker(worker)
-        click.echo(f"Worker stopped (exit code {code}). Bye.")
+        stop_children(children, terminal)
+
+
+def report_failure(child: Child, terminal: Terminal, log: IO[str] | None) -> int:
+    """Say which child stopped (or never came up) and where to read why; exit code 1."""
+    what = "The Celery worker" if child.name == "worker" else "The web server (gunicorn)"
+    code = child.exit_code()
+    status = f"stopped unexpectedly (exit code {code})" if code is not None else "did not start in time"
+    where = f" See {shown_path(log.name)}." if log is not None else ""
+    terminal.line(f"{what} {status}; stopping EmoTune.{where}", fg="red", err=True)
+    return 1
+
+
+def serve(app: Flask, sock: Any, host: str, port: int, concurrency: int, verbose: bool) -> int:
+    """Route logging (quiet: to the instance log), run, and return the exit code."""
+    terminal = Terminal()
+    log = None if verbose else open_log(app.instance_path)
+    configure_logging(log)
+    from flask.logging import default_handler
+
+    app.logger.removeHandler(default_handler)
+    try:
+        return run_embedded(app, sock, host, port, concurrency, verbose, log, terminal)
+    except StopRequested:  # a second signal while the first one's "Stopping" line was printed
+        return 0
+    finally:
+        if log is not None:
+            log.close()
+
+
+OPTIONS = [
+    click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on."),
+    click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on."),
+    click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+                 help="Worker processes."),
+    click.option("--verbose", is_flag=True, help="Show Celery's, gunicorn's and the libraries' output "
+                 "here instead of in <instance>/emotune.log."),
+]
+
+
+def with_options(function: Any) -> Any:
+    """Apply the serve options shared by `emotune` and `flask serve`."""
+    for option in reversed(OPTIONS):
+        function = option(function)
+    return function
+
+
+@click.command("serve")
+@with_options
+@with_appcontext
+def serve_command(host: str, port: int, concurrency: int, verbose: bool) -> None:
+    """Run EmoTune (web server + Celery worker) on the embedded defaults; Ctrl-C stops both."""
+    install_stop_handlers()
+    try:
+        sock = listening_socket(host, port)
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(serve(current_app._get_current_object(), sock, host, port, concurrency, verbose))  # type: ignore[attr-defined]
 
 
 COMMANDS: list[click.Command] = [serve_command]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console script `emotune`: same as `flask --app emotune serve`, generating a SECRET_KEY if needed."""
-    from flask import Flask
+@click.command("emotune", context_settings={"help_option_names": ["-h", "--help"]})
+@with_options
+def emotune_command(host: str, port: int, concurrency: int, verbose: bool) -> None:
+    """Run EmoTune (web server + Celery worker) on the embedded defaults; Ctrl-C stops both.
+
+    The same as `flask --app emotune serve`, and generates a SECRET_KEY in the instance folder
+    when none is set.
+    """
     from flask.cli import load_dotenv
 
-    from emotune import create_app
     from emotune.config import create_secret_key_file
 
+    install_stop_handlers()
+    try:
+        # Before anything else: a taken port must not leave a half-started app behind.
+        sock = listening_socket(host, port)
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from None
     load_dotenv()
-    if not os.environ.get("SECRET_KEY"):
-        instance_path = os.environ.get("EMOTUNE_INSTANCE_PATH") or Flask("emotune").instance_path
-        _, created = create_secret_key_file(instance_path)
-        if created:
-            click.echo(
-                f"No SECRET_KEY set: generated one in {instance_path}/secret_key for this embedded "
-                "setup (set SECRET_KEY yourself in production)."
-            )
-    group = FlaskGroup(create_app=create_app, add_default_commands=False, set_debug_flag=False)
-    group.main(args=["serve", *(sys.argv[1:] if argv is None else argv)], prog_name="emotune")
+    instance_path = os.environ.get("EMOTUNE_INSTANCE_PATH") or Flask("emotune").instance_path
+    log = None if verbose else open_log(instance_path)
+    configure_logging(log)  # before the app is built: its imports may warn
+    terminal = Terminal()
+    try:
+        if not os.environ.get("SECRET_KEY"):
+            _, created = create_secret_key_file(instance_path)
+            if created:
+                terminal.line(f"No SECRET_KEY set: generated one in {shown_path(instance_path)}/secret_key "
+                              "(set SECRET_KEY yourself in production).")
+        terminal.line("Starting EmoTune...")
+        from emotune import create_app
+
+        with stderr_to(log):
+            app = create_app()
+    except StopRequested:
+        sys.exit(0)
+    finally:
+        if log is not None:
+            log.close()
+    with app.app_context():
+        sys.exit(serve(app, sock, host, port, concurrency, verbose))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script `emotune`."""
+    emotune_command.main(args=sys.argv[1:] if argv is None else argv, prog_name="emotune")

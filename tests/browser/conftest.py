@@ -119,8 +119,10 @@ def camera_browser(playwright: Playwright, chromium_path: Path, face_y4m: Path) 
     instance.close()
 
 
-def _context_and_page(browser: Browser, stack: Stack) -> tuple[BrowserContext, Page, list[str]]:
-    context = browser.new_context(viewport=VIEWPORT, base_url=stack.base_url)
+def _context_and_page(browser: Browser, stack: Stack, **options) -> tuple[BrowserContext, Page, list[str]]:
+    """A new context (``options`` go to ``new_context``: viewport, colour scheme, touch) and its page."""
+    options.setdefault("viewport", VIEWPORT)
+    context = browser.new_context(base_url=stack.base_url, **options)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))

@@ -4,7 +4,7 @@
 
 Starts the same loopback stack as the browser tests (web server, Celery worker, Redis,
 a throw-away PostgreSQL database), loads the page N times in fresh contexts (cold cache) and
-prints first-contentful-paint, the moment the script is ready, and the bytes transferred.
+prints first-contentful-paint, largest-contentful-paint, the moment the script is ready, and the bytes transferred.
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from recognizer.models import find_default_model
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from tests.browser.stack import REPO_ROOT, Stack
 
-MEASURE = """() => ({
+MEASURE = """async () => ({
   fcp: performance.getEntriesByName('first-contentful-paint')[0].startTime,
+  lcp: await new Promise(resolve => new PerformanceObserver(list => {
+    const entries = list.getEntries();
+    resolve(entries[entries.length - 1].startTime);
+  }).observe({type: 'largest-contentful-paint', buffered: true})),
   ready: performance.now(),
   bytes: performance.getEntriesByType('navigation')[0].transferSize
        + performance.getEntriesByType('resource').reduce((sum, r) => sum + r.transferSize, 0),
@@ -52,7 +56,7 @@ def main() -> None:
                 browser.close()
         finally:
             stack.stop()
-    for key, unit in (("fcp", "ms"), ("ready", "ms"), ("bytes", "bytes")):
+    for key, unit in (("fcp", "ms"), ("lcp", "ms"), ("ready", "ms"), ("bytes", "bytes")):
         values = [s[key] for s in samples]
         print(f"{key:>6}: median {statistics.median(values):8.0f} {unit}  (min {min(values):.0f}, max {max(values):.0f}, {len(values)} cold loads)")
 

@@ -22,7 +22,7 @@ def open_app(page: Page, agree: bool = True) -> None:
 
 def upload(page: Page, data: bytes, name: str = "selfie.jpg", mime: str = "image/jpeg") -> None:
     """Choose ``data`` in the file input, as a person picking a photo would."""
-    page.get_by_label("Upload a photo").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.get_by_label("Choose a photo").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
 def wait_for_result(page: Page) -> None:

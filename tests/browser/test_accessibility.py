@@ -46,10 +46,14 @@ def test_keyboard_only_consent_upload_and_strategy(page: Page) -> None:
     wait_for_result(page)
     # Focus lands on the result; the strategy radios and the votes are reachable by keyboard.
     assert page.evaluate("document.activeElement.id") == "result"
-    page.get_by_role("radio", name="Match my mood").focus()
-    with page.expect_response(lambda r: "strategy=lift" in r.url):
+    # The radio of the shown strategy is checked; the arrow key moves to the next one and re-ranks.
+    values = ["match", "lift", "calm"]
+    checked = page.evaluate("document.querySelector('input[name=strategy]:checked').value")
+    page.locator(f"input[name=strategy][value={checked}]").focus()
+    following = values[(values.index(checked) + 1) % 3]
+    with page.expect_response(lambda r: f"strategy={following}" in r.url):
         page.keyboard.press("ArrowRight")
-    expect(page.get_by_role("radio", name="Lift my mood")).to_be_checked()
+    expect(page.locator(f"input[name=strategy][value={following}]")).to_be_checked()
     focus_ring = page.evaluate(
         "() => { const b = document.querySelector('#playlists .vote'); b.focus();"
         " return getComputedStyle(b).outlineStyle; }"

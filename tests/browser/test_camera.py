@@ -19,7 +19,7 @@ def _wait_for_live_video(page: Page) -> None:
 def test_camera_path_takes_photo_stops_stream_and_shows_result(camera_page: Page, check_a11y) -> None:
     page = camera_page
     open_app(page)
-    page.get_by_role("button", name="Use my camera").click()
+    page.get_by_role("button", name="Take a selfie").click()
     _wait_for_live_video(page)
     check_a11y(page, "live camera preview")
 
@@ -49,12 +49,12 @@ def test_camera_path_takes_photo_stops_stream_and_shows_result(camera_page: Page
 def test_denied_camera_says_so_and_upload_still_works(page: Page, check_a11y) -> None:
     # This browser context has no camera permission, so getUserMedia is refused for real.
     open_app(page)
-    page.get_by_role("button", name="Use my camera").click()
+    page.get_by_role("button", name="Take a selfie").click()
     message = page.locator("#camera-message")
     expect(message).to_be_visible()
     expect(message).to_contain_text("Camera access was denied")
     expect(message).to_contain_text("upload a photo instead")
-    expect(page.get_by_label("Upload a photo")).to_be_focused()
+    expect(page.get_by_label("Choose a photo")).to_be_focused()
     check_a11y(page, "camera denied")
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)

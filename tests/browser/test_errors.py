@@ -23,7 +23,7 @@ def test_non_image_file_shows_the_api_message_and_a_way_on(page: Page, check_a11
     check_a11y(page, "upload rejected")
     retry.click()
     expect(alert).to_have_text("")
-    expect(page.get_by_label("Upload a photo")).to_be_focused()
+    expect(page.get_by_label("Choose a photo")).to_be_focused()
 
 
 def test_photo_without_a_face_explains_and_gives_tips(page: Page, check_a11y) -> None:

@@ -47,7 +47,10 @@ def test_the_pages_csrf_token_lets_it_agree_and_the_agreement_is_remembered(clie
 
 def test_controls_for_every_feature_are_on_the_page(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
-    assert '<input type="file" id="photo-input" name="image" accept="image/*" capture="user"' in html
+    # Two paths on phones: the camera app (capture) and the gallery (no capture attribute).
+    assert re.search(r'<input type="file" id="selfie-input"[^>]* capture="user"', html)
+    choose = re.search(r'<input type="file" id="photo-input"[^>]*>', html).group(0)
+    assert 'accept="image/*"' in choose and "capture" not in choose
     assert 'role="status"' in html and 'role="alert"' in html
     for value in ("match", "lift", "calm"):
         assert f'name="strategy" value="{value}"' in html

@@ -24,7 +24,7 @@ WATCH_STATUS = """() => {
 def test_upload_real_face_shows_box_bars_and_playlists(page: Page, stack: Stack, check_a11y) -> None:
     open_app(page, agree=False)
     expect(page.get_by_role("heading", name="Before you take a selfie")).to_be_visible()
-    expect(page.get_by_label("Upload a photo")).to_be_hidden()  # capture starts only after consent
+    expect(page.get_by_label("Choose a photo")).to_be_hidden()  # capture starts only after consent
     check_a11y(page, "consent notice")
     page.get_by_role("button", name="I agree, let's start").click()
     check_a11y(page, "capture")
@@ -40,6 +40,9 @@ def test_upload_real_face_shows_box_bars_and_playlists(page: Page, stack: Stack,
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     wait_for_result(page)
     assert_face_result(page)
+    # Two times, each named: the models' own, and the wait from upload to result measured by the page.
+    expect(page.locator("#model-info")).to_have_text(
+        re.compile(r"face and emotion models \d+ ms · upload to result \d+ ms$"))
 
     # The status region showed the API's own stages while the analysis ran.
     seen = page.evaluate("window.__statusSeen")

@@ -18,10 +18,10 @@ def test_refresh_playlists_fills_all_emotions_and_strategies(make_app, stub: Spo
     runner = app.test_cli_runner()
     result = runner.invoke(args=["seed-playlists"])
     assert result.exit_code == 0, result.output
-    assert "19 playlists" in result.output and "21 mood profiles" in result.output
+    assert "71 playlists" in result.output and "21 mood profiles" in result.output
     result = runner.invoke(args=["refresh-playlists", "--pages", "1"])
     assert result.exit_code == 0, result.output
-    assert "21 profiles searched" in result.output
+    assert "21 profiles searched" in result.output and "71 playlists verified through oEmbed" in result.output
     with app.app_context():
         pairs = set(db.session.execute(
             select(PlaylistLink.emotion, PlaylistLink.strategy).join(PlaylistLink.playlist)
@@ -41,15 +41,17 @@ def test_refresh_only_one_emotion_and_strategy(make_app, stub: SpotifyStub) -> N
     assert queries == {"uplifting songs", "mood booster"}
 
 
-def test_refresh_without_credentials_says_so_and_seeded_catalogue_still_recommends(make_app) -> None:
+def test_refresh_without_credentials_verifies_through_oembed_and_still_recommends(make_app, stub: SpotifyStub) -> None:
     from emotune.extensions import db
 
-    app = make_app()
+    app = make_app(SPOTIFY_OEMBED_BASE=stub.url)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-playlists"]).exit_code == 0
     result = runner.invoke(args=["refresh-playlists"])
-    assert result.exit_code == 1
+    assert result.exit_code == 0, result.output
     assert "SPOTIFY_CLIENT_ID" in result.output and "seeded" in result.output
+    assert "71 playlists verified through oEmbed" in result.output and "search skipped" in result.output
+    assert "/v1/search" not in stub.paths() and "/api/token" not in stub.paths()
     with app.app_context():
         for emotion in EMOTIONS:
             assert len(recommend(db.session, emotion, None, limit=3)) == 3
@@ -74,7 +76,9 @@ def test_mood_profile_edit_show_and_reset(make_app) -> None:
     with app.app_context():
         profile = db.session.scalar(select(MoodProfile).filter_by(emotion="Angry", strategy="calm"))
         assert profile.search_terms == ["string quartet", "slow cello"] and profile.unwanted_words == ["drum"]
-        assert recommend(db.session, "Angry", "calm", limit=1)[0].reason.startswith("Quiet strings playlist")
+        from recommender.saving import playlist_text
+
+        assert playlist_text(profile, None)[0] == "EmoTune: quiet strings for feeling angry"
     shown = runner.invoke(args=["mood-profile", "show", "Angry", "calm"])
     assert "string quartet, slow cello" in shown.output
     bad = runner.invoke(args=["mood-profile", "set", "Angry", "calm", "--search-terms", " , "])

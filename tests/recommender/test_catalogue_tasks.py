@@ -1,4 +1,4 @@
-"""The periodic refresh task: rate limits and outages are retried later, never waited out."""
+"""The periodic refresh task: rate limits and outages are retried later, never waited out; quota stops it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from emotune.catalogue_tasks import (
     BEAT_SCHEDULE,
     JITTER_S,
     RETRY_AFTER_CAP_S,
-    backoff_countdown,
     rate_limit_countdown,
     refresh_playlists,
 )
@@ -42,7 +41,14 @@ def test_countdowns_are_capped_and_jittered() -> None:
     assert 20 <= rate_limit_countdown(20, rng) <= 20 + JITTER_S
     draws = {round(rate_limit_countdown(10, rng), 3) for _ in range(10)}
     assert len(draws) > 1  # jitter spreads workers out
-    assert backoff_countdown(0, rng) < backoff_countdown(3, rng)
+
+
+def test_outages_use_celerys_own_backoff_with_jitter() -> None:
+    from recommender.errors import SpotifyUnavailable
+
+    assert refresh_playlists.autoretry_for == (SpotifyUnavailable,)
+    assert refresh_playlists.retry_backoff == catalogue_tasks.BACKOFF_BASE_S
+    assert refresh_playlists.retry_jitter is True and refresh_playlists.max_retries == catalogue_tasks.MAX_RETRIES
 
 
 def test_beat_schedule_names_the_refresh_task() -> None:
@@ -76,19 +82,41 @@ def test_server_error_and_timeout_retry_with_backoff(
         with stub_app.app_context(), pytest.raises(Retry):
             refresh_playlists.run(emotion="Fear", strategy="calm")
     assert [type(c["exc"]).__name__ for c in recorder.calls] == ["SpotifyUnavailable", "SpotifyUnavailable"]
-    assert all(catalogue_tasks.BACKOFF_BASE_S <= c["countdown"] for c in recorder.calls)
+    # Celery's exponential backoff with full jitter: somewhere in [0, base * 2**retries].
+    assert all(0 <= c["countdown"] <= catalogue_tasks.BACKOFF_BASE_S for c in recorder.calls)
 
 
-def test_successful_run_refreshes_and_without_credentials_skips(stub_app, make_app) -> None:
+def test_quota_exceeded_stops_until_the_next_scheduled_run(
+    stub_app, stub: SpotifyStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = RetryRecorder()
+    monkeypatch.setattr(refresh_playlists, "retry", recorder)
+    stub.script("/v1/search", Scripted.quota_exceeded(20 * 3600))
+    with stub_app.app_context():
+        result = refresh_playlists.run()
+    assert recorder.calls == []  # not retried within the day: the schedule takes it from here
+    assert result["refreshed"] is False and "QUOTA_EXCEEDED" in result["reason"]
+    resumes = datetime.fromisoformat(result["resumes_at"])
+    assert (resumes.hour, resumes.minute) == (4, 17)
+    assert (resumes - datetime.now(timezone.utc)).total_seconds() >= 20 * 3600 - 60
+    assert stub.paths().count("/v1/search") == 1  # nothing searched after the quota answer
+
+
+def test_successful_run_refreshes_and_without_credentials_only_verifies(stub_app, make_app, stub) -> None:
     from emotune.extensions import db
+    from recommender.seed import seed_catalogue
 
     with stub_app.app_context():
         result = refresh_playlists.run(emotion="Happy", strategy="match")
         assert result["refreshed"] and "1 profiles searched" in result["summary"]
         assert db.session.scalars(select(Playlist).where(Playlist.source == "search")).first()
-    with make_app().app_context():
+    searches = stub.paths().count("/v1/search")
+    with make_app(SPOTIFY_OEMBED_BASE=stub.url).app_context():
+        seed_catalogue(db.session)
         result = refresh_playlists.run()
-        assert result["refreshed"] is False and "SPOTIFY_CLIENT_ID" in result["reason"]
+        assert result["refreshed"] and result["searched"] is False
+        assert "verified through oEmbed" in result["summary"] and "search skipped" in result["summary"]
+    assert stub.paths().count("/v1/search") == searches  # no credentials: no search
 
 
 @pytest.mark.integration

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask.testing import FlaskClient
-from tests.spotify_stub import SpotifyStub
+from tests.spotify_stub import Scripted, SpotifyStub
 from sqlalchemy import select
 
 from recommender.models import SpotifyToken
@@ -164,3 +164,24 @@ def test_readiness_says_plainly_whether_the_catalogue_refreshes(make_app, stub: 
     assert "seeded catalogue" in body["spotify"]["detail"]
     body = make_app(EMOTUNE_READY_PING_TIMEOUT_S=0.1, **stub.config()).test_client().get("/readyz").get_json()
     assert body["spotify"]["catalogue_refreshes"] is True
+
+
+def test_saving_names_the_real_cause_of_a_403(stub_app, stub: SpotifyStub) -> None:
+    """Development mode: a user not on the allowlist, or a lapsed Premium, is said as such."""
+    client = stub_app.test_client()
+    log_in(client)
+    for cause, named in (("allowlist", "not on the app's allowlist"), ("premium", "Premium subscription has lapsed")):
+        stub.script("/v1/me/playlists", Scripted.forbidden(cause))
+        response = client.post("/spotify/playlists", json={"emotion": "Sad", "strategy": "lift"})
+        body = response.get_json()
+        assert response.status_code == 502 and body["error"]["code"] == "spotify_failed"
+        assert named in body["error"]["message"]
+
+
+def test_saving_lives_in_the_recommender_and_the_web_only_translates() -> None:
+    """Track collection and playlist text are the recommender's; spotify_auth keeps no second copy."""
+    from pathlib import Path
+
+    web = (Path(__file__).resolve().parents[2] / "emotune" / "spotify_auth.py").read_text()
+    assert "search_track_uris" not in web and "def _playlist_text" not in web and "hashlib" not in web
+    assert "error_response(" not in web  # one error style: ApiError

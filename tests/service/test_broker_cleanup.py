@@ -21,7 +21,7 @@ def test_only_delivered_rows_are_deleted_and_their_bytes_are_zeroed(tmp_path: Pa
     pending = b"PENDING-SELFIE-" * 500
     make_broker(broker, [(delivered, 0), (pending, 1)])
     assert delivered[:200] in broker.read_bytes()
-    assert delete_delivered_messages(f"sqla+sqlite:///{broker}") == 1
+    assert delete_delivered_messages(f"sqlite:///{broker}") == 1  # the embedded broker's URL
     with sqlite3.connect(broker) as conn:
         assert [row[0] for row in conn.execute("SELECT visible FROM kombu_message")] == [1]
     content = broker.read_bytes()

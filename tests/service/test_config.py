@@ -18,7 +18,10 @@ def test_embedded_defaults_use_files_in_the_instance_folder(tmp_path: Path) -> N
     app = create_app(app_overrides(tmp_path / "instance"))
     instance = Path(app.instance_path)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'emotune.sqlite'}"
-    assert app.config["CELERY"]["broker_url"] == f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+    assert app.config["CELERY"]["broker_url"] == f"sqlite:///{instance / 'broker.sqlite'}"
+    # kombu's SQLAlchemy transport with a polling interval that reaches it (not create_engine)
+    assert app.config["CELERY"]["broker_transport"] == "emotune.sqlite_transport:Transport"
+    assert app.config["CELERY"]["broker_transport_options"] == {"polling_interval": 0.05}
     assert app.config["CELERY"]["result_backend"] == f"db+sqlite:///{instance / 'celery-results.sqlite'}"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     celery = app.extensions["celery"]
@@ -124,3 +127,10 @@ def test_debug_runs_without_a_secret_key_using_a_throwaway_one(tmp_path: Path) -
     app = create_app(app_overrides(tmp_path / "instance", TESTING=False, DEBUG=True, SECRET_KEY=None))
     assert app.debug and len(app.config["SECRET_KEY"]) == 64
     assert not (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_worker_memory_guard_replaces_pool_processes_above_the_setting(tmp_path: Path) -> None:
+    default = create_app(app_overrides(tmp_path / "a")).extensions["celery"].conf
+    assert default.worker_max_memory_per_child == 600 * 1024  # Celery counts KiB
+    raised = create_app(app_overrides(tmp_path / "b", EMOTUNE_WORKER_MAX_MEMORY_MB=900)).extensions["celery"].conf
+    assert raised.worker_max_memory_per_child == 900 * 1024

@@ -13,7 +13,8 @@ from sqlalchemy import inspect
 from emotune.extensions import db
 from tests.conftest import make_app
 
-APP_TABLES = {"analyses", "faces", "playlists", "playlist_links", "mood_profiles", "feedback", "spotify_tokens"}
+APP_TABLES = {"analyses", "faces", "playlists", "playlist_links", "mood_profiles", "feedback", "spotify_tokens",
+              "catalogue_state"}
 
 
 def differences(app: Flask) -> list:

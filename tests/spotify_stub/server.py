@@ -3,9 +3,11 @@
 It serves the token endpoint (client credentials, authorization code with PKCE, refresh),
 ``/authorize`` (auto-approves, like a user pressing "Agree"), search (at most 10 items a page,
 paged, with spammy, empty, off-topic and null items mixed in), ``/me``, ``/me/playlists`` and
-``/playlists/{id}/items`` (only for playlists the user owns). Removed endpoints answer 404 and are
+``/playlists/{id}/items`` (only for playlists the user owns), and the keyless ``/oembed`` (title and
+thumbnail of a live playlist; 404 for one in ``removed_playlists``). Removed endpoints answer 404 and are
 logged. ``script(prefix, ...)`` queues canned failures: 429 with Retry-After, 500, a slow answer,
-a malformed body, an empty result. ``expire_user_tokens()`` makes user tokens answer 401.
+a malformed body, an empty result, ``QUOTA_EXCEEDED``, each 403 cause, search items without a
+track count. ``expire_user_tokens()`` makes user tokens answer 401.
 """
 
 from __future__ import annotations
@@ -63,6 +65,34 @@ class Scripted:
         return cls(200, raw_body=b'{"playlists": {"items": [ {"id": ')
 
     @classmethod
+    def quota_exceeded(cls, retry_after: int = 86400) -> Scripted:
+        """The 2025+ quota answer: 429 with ``reason: QUOTA_EXCEEDED`` and a Retry-After of hours."""
+        return cls(429, {"error": {"status": 429, "message": "Quota exceeded",
+                                   "reason": "QUOTA_EXCEEDED"}},
+                   headers={"Retry-After": str(retry_after)})
+
+    @classmethod
+    def forbidden(cls, cause: str) -> Scripted:
+        """A 403 worded as Spotify words each cause: 'premium', 'allowlist' or 'endpoint'."""
+        messages = {
+            "premium": "Active premium subscription required for the owner of the app.",
+            "allowlist": "Check settings on developer.spotify.com/dashboard, the user may not be registered.",
+            "endpoint": "Forbidden: this endpoint is not available to apps in development mode.",
+        }
+        return cls(403, {"error": {"status": 403, "message": messages[cause]}})
+
+    @classmethod
+    def search_without_counts(cls, n: int = 5) -> Scripted:
+        """A search page whose items carry no track count (Spotify omits it for some playlists)."""
+        items = [{"id": _sid("nocount", i), "name": f"Calm Piano Evening {i}",
+                  "description": "Gentle calm piano for a slow evening.",
+                  "owner": {"id": "pianist", "display_name": "Pianist"},
+                  "external_urls": {"spotify": f"https://open.spotify.com/playlist/{_sid('nocount', i)}"},
+                  "images": [], "public": True, "type": "playlist"} for i in range(n)]
+        return cls(200, {"playlists": {"href": "", "items": items, "limit": 10, "next": None,
+                                       "offset": 0, "previous": None, "total": n}})
+
+    @classmethod
     def empty_search(cls) -> Scripted:
         return cls(200, {"playlists": {"href": "", "items": [], "limit": 10, "next": None,
                                        "offset": 0, "previous": None, "total": 0}})
@@ -103,6 +133,7 @@ class SpotifyStub:
         self.codes: dict[str, dict[str, str]] = {}
         self.playlists: dict[str, dict[str, Any]] = {}
         self.deny_authorization = False
+        self.removed_playlists: set[str] = set()  # oEmbed answers 404 for these ids
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -121,6 +152,7 @@ class SpotifyStub:
             "SPOTIFY_REDIRECT_URI": redirect_uri,
             "SPOTIFY_API_BASE": f"{self.url}/v1",
             "SPOTIFY_ACCOUNTS_BASE": self.url,
+            "SPOTIFY_OEMBED_BASE": self.url,
             "SPOTIFY_TIMEOUT_S": 2,
         }
 
@@ -267,6 +299,8 @@ class SpotifyStub:
             return self._authorize(query)
         if path == "/api/token" and method == "POST":
             return self._token(headers, parse_qs(body.decode()))
+        if path == "/oembed" and method == "GET":
+            return self._oembed({k: v[0] for k, v in query.items()})
         if not path.startswith("/v1/"):
             return 404, {"error": {"status": 404, "message": "Not found"}}, {}
         token = (headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -314,6 +348,24 @@ class SpotifyStub:
                 return 200, {"items": [{"item": {"uri": u}} for u in playlist["items"]],
                              "total": len(playlist["items"])}, {}
         return 404, {"error": {"status": 404, "message": "Not found"}}, {}
+
+    def _oembed(self, one: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """Spotify's keyless oEmbed: title and thumbnail of a public playlist, 404 once it is gone."""
+        match = re.fullmatch(r"https://open\.spotify\.com/playlist/([A-Za-z0-9]{22})", one.get("url", ""))
+        if match is None:
+            return 400, {"error": "invalid url"}, {}
+        pid = match.group(1)
+        if pid in self.removed_playlists:
+            return 404, {"error": "not found"}, {}
+        return 200, {
+            "html": f'<iframe src="https://open.spotify.com/embed/playlist/{pid}"></iframe>',
+            "width": 456, "height": 352, "version": "1.0", "provider_name": "Spotify",
+            "provider_url": "https://spotify.com", "type": "rich",
+            "title": f"Stub Playlist {pid[-4:]}",
+            "thumbnail_url": f"https://image-cdn-ak.spotifycdn.com/image/ab67706c0000da84{pid[:8]}",
+            "thumbnail_width": 300, "thumbnail_height": 300,
+            "iframe_url": f"https://open.spotify.com/embed/playlist/{pid}",
+        }, {}
 
     def _authorize(self, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
         one = {k: v[0] for k, v in query.items()}

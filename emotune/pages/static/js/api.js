@@ -17,7 +17,7 @@ export class ApiError extends Error {
 const FALLBACK_MESSAGES = {
   0: "EmoTune could not be reached. Check your connection and try again.",
   404: "That analysis no longer exists. Take or upload a new photo.",
-  413: "That photo is too big. Choose a smaller one (see the size limit under \"Upload a photo\").",
+  413: "That photo is too big. Choose a smaller one (see the size limit under \"Choose a photo\").",
   429: "Too many requests in a short time. Wait a moment and try again.",
 };
 
@@ -32,7 +32,7 @@ function csrfToken() {
   return meta ? meta.content : "";
 }
 
-export async function request(method, url, { body, json } = {}) {
+export async function request(method, url, { body, json, keepalive = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   let payload = body;
@@ -42,7 +42,7 @@ export async function request(method, url, { body, json } = {}) {
   }
   let response;
   try {
-    response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+    response = await fetch(url, { method, headers, body: payload, credentials: "same-origin", keepalive });
   } catch {
     throw new ApiError("network", FALLBACK_MESSAGES[0], 0);
   }
@@ -64,6 +64,7 @@ const enc = encodeURIComponent;
 
 export const api = {
   giveConsent: () => request("POST", "/api/consent"),
+  // ``strategy`` only when the person picked one; otherwise the API chooses and says why.
   createAnalysis(blob, filename, strategy) {
     const form = new FormData();
     form.append("image", blob, filename);

@@ -1,9 +1,14 @@
-// EmoTune page controller: consent, capture (camera or upload), live status, result, history.
+// EmoTune page controller: consent, capture (camera, file, drop or paste), the photo shown at
+// once while the API works, the result in its place, sharing, history.
 
 import { api, ApiError } from "./api.js";
 import { Camera, cameraProblem } from "./camera.js";
 import { History } from "./history.js";
-import { renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists } from "./result.js";
+import {
+  confidenceLabel, renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists,
+  renderReading, readingSentence, showVote, strategySentence,
+} from "./result.js";
+import { drawShareCard, shareCard } from "./share.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,9 +20,11 @@ const STAGE_WORDS = {
   done: "Done.",
 };
 const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
-// An analysis takes well under 100 ms of server time, so the first polls come quickly; the
-// backoff keeps a slow or queued analysis from costing many requests.
-const POLL_START_MS = 40;
+// An analysis takes about 100-200 ms from upload to result, and the worker picks a photo up within
+// EMOTUNE_BROKER_POLL_S (50 ms) on the embedded broker: poll at the same pace for the first two
+// seconds, then back off so that a slow or queued analysis does not cost many requests.
+const POLL_START_MS = 50;
+const POLL_FAST_FOR_MS = 2000;
 const POLL_GROWTH = 1.5;
 const POLL_MAX_MS = 3000;
 const POLL_GIVE_UP_MS = 120000;
@@ -31,13 +38,21 @@ const state = {
   selectedFace: 0,
   run: 0,             // bumps on each new analysis so stale polls stop
   retry: null,
+  pickedStrategy: null, // set only when the person picks one; otherwise the API chooses
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Nothing is pre-selected: without a choice the API picks the emotion's default (the same one
+// the API gives any client), and the result shows which strategy it was and why.
 function chosenStrategy() {
   const checked = document.querySelector('input[name="strategy"]:checked');
-  return checked ? checked.value : "match";
+  return checked ? checked.value : null;
+}
+
+function strategyLabel(value) {
+  const input = document.querySelector(`input[name="strategy"][value="${CSS.escape(value)}"]`);
+  return input ? input.parentElement.textContent.trim() : value;
 }
 
 function setStrategy(value) {
@@ -76,15 +91,21 @@ const chooseAnotherPhoto = {
   },
 };
 
+// On a touch-first device the phone's own camera app (a file input with capture) takes the
+// selfie; elsewhere the in-page camera does, when the browser allows one here.
+const touchFirst = () => window.matchMedia("(pointer: coarse)").matches;
+
 // ---- capture ---------------------------------------------------------------------------
 
 const camera = new Camera($("camera-preview"));
 
 function cameraButtons(mode) {
   $("viewfinder").hidden = mode === "idle";
+  $("camera-controls").hidden = mode === "idle";
+  $("drop-zone").hidden = mode !== "idle";
   $("camera-preview").hidden = mode !== "live";
   $("camera-still").hidden = mode !== "still";
-  $("camera-start").hidden = mode !== "idle";
+  $("camera-start").hidden = mode !== "idle" || !inPageCamera();
   $("camera-shutter").hidden = mode !== "live";
   $("camera-cancel").hidden = mode !== "live";
   $("camera-use").hidden = mode !== "still";
@@ -126,6 +147,10 @@ function setPhoto(blob, name) {
   state.photoUrl = URL.createObjectURL(blob);
 }
 
+function inPageCamera() {
+  return !touchFirst() && !Camera.unavailableReason();
+}
+
 function showCapture() {
   $("capture").hidden = false;
   $("progress").hidden = true;
@@ -151,11 +176,16 @@ async function analyse() {
   camera.stop();
   $("capture").hidden = true;
   $("result").hidden = true;
+  // The photo shows at once, from memory, where the result will appear.
+  $("progress-photo").src = state.photoUrl;
+  showStage(null);
   $("progress").hidden = false;
   $("status").textContent = "Sending your photo…";
   let created;
+  const sentAt = performance.now();
   try {
-    created = await api.createAnalysis(state.photo.blob, state.photo.name, chosenStrategy());
+    // Only a strategy the person picked is sent; a radio checked to show our choice is not theirs.
+    created = await api.createAnalysis(state.photo.blob, state.photo.name, state.pickedStrategy);
   } catch (error) {
     if (run !== state.run) return;
     $("progress").hidden = true;
@@ -164,16 +194,17 @@ async function analyse() {
     return;
   }
   sessionHistory.refresh();
-  await follow(created.id, run);
+  await follow(created.id, run, sentAt);
 }
 
 // Waits for the analysis and shows it; a failed analysis offers a new try with the same photo,
 // a lost connection offers to keep waiting for the same analysis.
-async function follow(id, run) {
+// sentAt: when the photo started to upload (performance.now()), to report upload-to-result time.
+async function follow(id, run, sentAt = null) {
   try {
     const analysis = await poll(id, run);
     if (!analysis) return;
-    showResult(analysis, state.photoUrl);
+    showResult(analysis, state.photoUrl, sentAt === null ? null : performance.now() - sentAt);
   } catch (error) {
     if (run !== state.run) return;
     $("progress").hidden = true;
@@ -210,7 +241,7 @@ async function poll(id, run) {
       const transient = error.status === 0 || error.status >= 500;
       if (!transient || ++misses > POLL_MAX_MISSES) throw error;
       await sleep(delay);
-      delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
+      delay = nextDelay(delay, started);
       continue;
     }
     if (run !== state.run) return null;
@@ -224,8 +255,13 @@ async function poll(id, run) {
       throw new ApiError("timeout", "The analysis is taking much longer than usual. Try again in a moment.", 0);
     }
     await sleep(delay);
-    delay = Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
+    delay = nextDelay(delay, started);
   }
+}
+
+function nextDelay(delay, started) {
+  if (performance.now() - started < POLL_FAST_FOR_MS) return POLL_START_MS;
+  return Math.min(delay * POLL_GROWTH, POLL_MAX_MS);
 }
 
 // ---- result ----------------------------------------------------------------------------
@@ -238,7 +274,13 @@ function selectFace(index) {
   if (box) box.focus();
 }
 
-function showResult(analysis, photoUrl) {
+function showStrategyChoice(choice, strategy) {
+  if (strategy) setStrategy(strategy);
+  $("strategy-why").textContent = strategySentence(choice, strategy, strategyLabel);
+}
+
+// uploadToResultMs: measured by this page for a new photo; null for a past result.
+function showResult(analysis, photoUrl, uploadToResultMs = null) {
   state.analysis = analysis;
   state.shownPhotoUrl = photoUrl;
   const faces = analysis.faces || [];
@@ -249,25 +291,57 @@ function showResult(analysis, photoUrl) {
   renderPhoto(analysis, photoUrl, primary, selectFace);
   $("no-face").hidden = faces.length > 0;
   $("emotion-summary").hidden = faces.length === 0;
+  $("reading-block").hidden = faces.length === 0;
+  $("share-status").textContent = "";
+  $("how-sure").open = false;
   if (faces.length) {
+    renderReading(analysis);
     renderFace(analysis, primary);
-    renderModelInfo(analysis);
+    renderModelInfo(analysis, uploadToResultMs);
   } else {
     renderNoFace(analysis);
   }
   const recommendations = analysis.recommendations;
   const playlists = (recommendations && recommendations.playlists) || [];
   $("music").hidden = faces.length === 0 && playlists.length === 0;
-  if (recommendations && recommendations.strategy) setStrategy(recommendations.strategy);
+  showStrategyChoice(analysis.strategy_choice, (recommendations && recommendations.strategy) || analysis.strategy);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
   $("result").hidden = false;
-  $("result").focus();
+  $("result").focus({ preventScroll: true });
+  $("result").scrollIntoView({ block: "start" });
+}
+
+async function share() {
+  const analysis = state.analysis;
+  if (!analysis || !(analysis.faces || []).length) return;
+  const faces = analysis.faces;
+  const face = faces[Math.max(0, faces.findIndex((f) => f.primary))];
+  const playlists = (analysis.recommendations && analysis.recommendations.playlists) || [];
+  const reading = readingSentence(analysis);
+  $("share-status").textContent = "Making your mood card…";
+  try {
+    const blob = await drawShareCard({
+      reading,
+      band: analysis.group ? null : confidenceLabel(face),
+      playlist: playlists[0] || null,
+    });
+    const how = await shareCard(blob, `${reading} — music by EmoTune`);
+    $("share-status").textContent = {
+      shared: "Shared. The card holds your reading and the top playlist, never your photo.",
+      downloaded: "Mood card downloaded (emotune-mood.png): your reading and the top playlist, never your photo.",
+      cancelled: "Sharing cancelled.",
+    }[how];
+  } catch (error) {
+    $("share-status").textContent = "The mood card could not be made in this browser.";
+  }
 }
 
 async function changeStrategy() {
   if (!state.analysis) return;
   const strategy = chosenStrategy();
+  if (!strategy) return;
+  state.pickedStrategy = strategy;
   const id = state.analysis.id;
   $("music-status").textContent = "Re-ranking the music…";
   try {
@@ -275,7 +349,8 @@ async function changeStrategy() {
     if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
     state.analysis.recommendations = data;
     renderPlaylists(data.playlists || [], vote);
-    const label = document.querySelector(`input[name="strategy"][value="${CSS.escape(strategy)}"]`).parentElement.textContent.trim();
+    const label = strategyLabel(strategy);
+    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, strategy);
     $("music-status").textContent = `Playlists re-ranked: ${label}.`;
   } catch (error) {
     $("music-status").textContent = "";
@@ -283,14 +358,24 @@ async function changeStrategy() {
   }
 }
 
+// A vote is a toggle that shows the saved state; one vote per card, which the other button changes.
 async function vote(playlist, direction, card) {
   const status = card.querySelector(".vote-status");
+  const value = direction === "up" ? 1 : -1;
+  if (playlist.my_vote === value) {
+    status.textContent = direction === "up"
+      ? "You like this one. Press “Not for me” to change your vote."
+      : "You marked this “not for me”. Press “I like” to change your vote.";
+    return;
+  }
   try {
     const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
     await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, shown || chosenStrategy());
-    for (const button of card.querySelectorAll(".vote")) {
-      button.setAttribute("aria-pressed", String(button.dataset.vote === direction));
+    if (typeof playlist.liked_by === "number") {
+      playlist.liked_by += (value === 1 ? 1 : 0) - (playlist.my_vote === 1 ? 1 : 0);
     }
+    playlist.my_vote = value;
+    showVote(card, playlist);
     status.textContent = direction === "up"
       ? "Thanks! We'll suggest more like this."
       : "Thanks! We'll suggest less like this.";
@@ -326,8 +411,9 @@ function startOver() {
 const sessionHistory = new History({
   onView: viewPast,
   onError: (error) => showError(error, null),
+  // A delete lands after its undo window: leave the screen alone unless it still shows that result.
   onDeleted: (ids) => {
-    if (state.analysis && ids.includes(state.analysis.id)) startOver();
+    if (state.analysis && ids.includes(state.analysis.id) && !$("result").hidden) startOver();
   },
 });
 
@@ -338,6 +424,24 @@ function useFile(file) {
   setPhoto(file, file.name || "photo");
   cameraButtons("idle");
   analyse();
+}
+
+function imageFrom(transfer) {
+  if (!transfer) return null;
+  for (const file of transfer.files || []) if (file.type.startsWith("image/")) return file;
+  for (const item of transfer.items || []) {
+    if (item.kind === "file" && item.type.startsWith("image/")) return item.getAsFile();
+  }
+  return null;
+}
+
+// A photo pasted anywhere on the page (desktop: copy an image, Ctrl+V) is taken like a chosen one.
+function onPaste(event) {
+  if ($("app").hidden || !$("progress").hidden || camera.active) return;
+  const file = imageFrom(event.clipboardData);
+  if (!file) return;
+  event.preventDefault();
+  useFile(file);
 }
 
 async function agree() {
@@ -358,6 +462,11 @@ async function agree() {
 
 function wireDropZone() {
   const zone = $("drop-zone");
+  // The zone is one big target: a click anywhere in it opens the file chooser.
+  zone.addEventListener("click", (event) => {
+    if (event.target.closest("button, label, input")) return;
+    $("photo-input").click();
+  });
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
     zone.classList.add("dragging");
@@ -366,8 +475,7 @@ function wireDropZone() {
   zone.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("dragging");
-    const file = event.dataTransfer && event.dataTransfer.files[0];
-    useFile(file);
+    useFile(imageFrom(event.dataTransfer) || (event.dataTransfer && event.dataTransfer.files[0]));
   });
 }
 
@@ -378,12 +486,16 @@ function init() {
   $("camera-retake").addEventListener("click", startCamera);
   $("camera-cancel").addEventListener("click", () => { camera.stop(); cameraButtons("idle"); });
   $("camera-use").addEventListener("click", analyse);
-  $("photo-input").addEventListener("change", (event) => {
-    const file = event.target.files[0];
-    // The file is held in memory from here; clearing the input lets the same file be picked again.
-    event.target.value = "";
-    useFile(file);
-  });
+  for (const input of [$("photo-input"), $("selfie-input")]) {
+    input.addEventListener("change", (event) => {
+      const file = event.target.files[0];
+      // The file is held in memory from here; clearing the input lets the same file be picked again.
+      event.target.value = "";
+      useFile(file);
+    });
+  }
+  document.addEventListener("paste", onPaste);
+  $("share").addEventListener("click", share);
   $("alert-retry").addEventListener("click", () => state.retry && state.retry.run());
   $("again").addEventListener("click", startOver);
   for (const input of document.querySelectorAll('input[name="strategy"]')) {
@@ -391,10 +503,15 @@ function init() {
   }
   wireDropZone();
   const reason = Camera.unavailableReason();
-  if (reason) {
+  if (touchFirst()) {
+    // Phones: "Take a selfie" opens the camera app; "Choose a photo" opens the gallery.
+    $("camera-start").hidden = true;
+    $("selfie-path").hidden = false;
+  } else if (reason) {
     $("camera-start").hidden = true;
     cameraMessage(reason);
   }
+  if (touchFirst()) document.querySelector(".paste-hint").hidden = true;
   if (!$("app").hidden) sessionHistory.refresh();
   document.documentElement.dataset.ready = "true";
 }

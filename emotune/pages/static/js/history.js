@@ -1,14 +1,19 @@
-// This browser session's history: results only, each deletable, or all at once.
+// This session's history: results only. A single delete waits a few seconds, with Undo, before
+// it is sent; deleting everything asks first.
 
-import { api } from "./api.js";
+import { api, request } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
+
+// How long a deleted entry can be brought back before the delete is sent to the server.
+export const UNDO_MS = 6000;
 
 function describe(entry) {
   if (entry.status === "failed") return "Analysis failed";
   if (entry.status !== "done") return "Still working…";
+  if (entry.group && entry.group.sentence) return entry.group.sentence;
   if (!entry.primary_emotion) return "No face found";
-  const label = entry.confidence_label
+  const label = (entry.band && entry.band.label) || entry.confidence_label
     || (entry.confidence != null ? `${Math.round(entry.confidence * 100)}%` : "");
   return label ? `${entry.primary_emotion} (${label})` : entry.primary_emotion;
 }
@@ -24,19 +29,35 @@ export class History {
     this.onView = onView;
     this.onError = onError;
     this.onDeleted = onDeleted;
-    $("history-clear").addEventListener("click", () => this.clear());
+    this.entries = [];
+    this.pending = null; // { id, entry, timer }: a delete that can still be undone
+    $("history-clear").addEventListener("click", () => this.askClear());
+    $("undo").addEventListener("click", () => this.undo());
+    $("confirm-clear-yes").addEventListener("click", () => {
+      $("confirm-clear").close("yes");
+      this.clear();
+    });
+    $("confirm-clear-no").addEventListener("click", () => $("confirm-clear").close("no"));
+    $("confirm-clear").addEventListener("close", () => {
+      if ($("confirm-clear").returnValue !== "yes") $("history-clear").focus();
+    });
+    // Leaving the page within the undo window still deletes: the request outlives the page.
+    window.addEventListener("pagehide", () => this.flush(true));
   }
 
   async refresh() {
     try {
       const data = await api.getHistory();
-      this.render((data && data.analyses) || []);
+      this.entries = (data && data.analyses) || [];
+      this.render();
     } catch (error) {
       this.onError(error);
     }
   }
 
-  render(entries) {
+  render() {
+    const pendingId = this.pending && this.pending.id;
+    const entries = this.entries.filter((entry) => entry.id !== pendingId);
     const list = $("history-list");
     list.replaceChildren();
     $("history-empty").hidden = entries.length > 0;
@@ -76,22 +97,79 @@ export class History {
     }
   }
 
+  // Hides the entry at once and offers Undo; the delete is sent when the window closes.
   async remove(id) {
+    await this.flush();
+    const entry = this.entries.find((e) => e.id === id);
+    const timer = setTimeout(() => this.flush(), UNDO_MS);
+    this.pending = { id, entry, timer };
+    this.render();
+    $("undo-text").textContent = `Deleted “${entry ? describe(entry) : "result"}”.`;
+    $("undo-bar").hidden = false;
+    $("history-status").textContent = `Result deleted. Undo is available for ${UNDO_MS / 1000} seconds.`;
+    $("undo").focus();
+  }
+
+  undo() {
+    if (!this.pending) return;
+    const { id, timer } = this.pending;
+    clearTimeout(timer);
+    this.pending = null;
+    $("undo-bar").hidden = true;
+    this.render();
+    $("history-status").textContent = "Result restored.";
+    const item = [...$("history-list").children].find((li) => li.dataset.analysisId === id);
+    const button = item && item.querySelector("button");
+    if (button) button.focus();
+  }
+
+  // Sends the pending delete now (at the end of the undo window, before another delete, or as
+  // the page goes away, where ``keepalive`` lets the request finish).
+  async flush(leaving = false) {
+    if (!this.pending) return;
+    const { id, timer } = this.pending;
+    clearTimeout(timer);
+    this.pending = null;
+    const undoHadFocus = document.activeElement === $("undo");
+    $("undo-bar").hidden = true;
+    if (leaving) {
+      request("DELETE", `/api/analyses/${encodeURIComponent(id)}`, { keepalive: true }).catch(() => {});
+      return;
+    }
     try {
       await api.deleteAnalysis(id);
-      $("history-status").textContent = "Result deleted.";
+      this.entries = this.entries.filter((e) => e.id !== id);
       this.onDeleted([id]);
-      await this.refresh();
+      $("history-status").textContent = "Result deleted for good.";
+    } catch (error) {
+      if (error.status !== 404) this.onError(error);
+    }
+    await this.refresh();
+    if (undoHadFocus) {
       $("history-title").setAttribute("tabindex", "-1");
       $("history-title").focus();
-    } catch (error) {
-      this.onError(error);
+    }
+  }
+
+  askClear() {
+    const dialog = $("confirm-clear");
+    if (typeof dialog.showModal === "function") {
+      dialog.returnValue = "";
+      dialog.showModal();
+      $("confirm-clear-no").focus();
+    } else if (window.confirm("Delete all history? This cannot be undone.")) {
+      this.clear();
     }
   }
 
   async clear() {
     try {
-      const ids = [...$("history-list").children].map((item) => item.dataset.analysisId);
+      if (this.pending) {
+        clearTimeout(this.pending.timer);
+        this.pending = null;
+        $("undo-bar").hidden = true;
+      }
+      const ids = this.entries.map((entry) => entry.id);
       await api.clearHistory();
       $("history-status").textContent = "History deleted.";
       this.onDeleted(ids);

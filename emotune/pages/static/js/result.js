@@ -1,5 +1,7 @@
-// Drawing a finished analysis: face boxes over the in-memory photo, the 7 labelled bars,
-// the verdict in words and the playlist cards.
+// Drawing a finished analysis: face boxes over the in-memory photo, the reading in one sentence,
+// how sure it is (in the words the model's measured bands give), the 7 labelled bars and the
+// playlist cards. Every field of the shared API contract is shown when present; an older answer
+// without it still reads well.
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,33 +22,76 @@ function confidenceWords(confidence) {
   return "unsure";
 }
 
+// The band's own words when the model records measured bands; today's label otherwise.
 export function confidenceLabel(face) {
+  if (face.band && face.band.label) return face.band.label;
   return face.confidence_label || confidenceWords(face.confidence);
+}
+
+// "happy", or "sad or neutral" when the band is unsure (the API's own reading when present).
+export function readingWords(face) {
+  return (face.reading || face.emotion || "").toLowerCase();
+}
+
+function primaryIndex(analysis) {
+  return Math.max(0, (analysis.faces || []).findIndex((face) => face.primary));
+}
+
+// The sentence the share card and the page lead with: the group's reading for several faces.
+export function readingSentence(analysis) {
+  const faces = analysis.faces || [];
+  if (!faces.length) return "";
+  if (analysis.group && analysis.group.sentence) return analysis.group.sentence;
+  if (faces.length === 1) return `You look ${readingWords(faces[0])}`;
+  const index = primaryIndex(analysis);
+  return `Face ${index + 1} of ${faces.length} looks ${readingWords(faces[index])}`;
 }
 
 export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
   const photo = $("result-photo");
   const boxes = $("face-boxes");
+  const stage = $("photo-stage");
   boxes.replaceChildren();
-  $("photo-frame").hidden = !photoUrl;
-  $("photo-missing").hidden = Boolean(photoUrl);
-  if (!photoUrl) return;
-  if (photo.src !== photoUrl) photo.src = photoUrl;
   const faces = analysis.faces || [];
+  const ignored = analysis.ignored_faces || [];
   const { width, height } = analysis.image || {};
-  $("photo-caption").textContent = faces.length > 1
-    ? `${faces.length} faces found. Select a face to see its emotions.`
-    : faces.length === 1 ? "The box shows the face that was analysed." : "No face was found in this photo.";
+  // A past result has no photo (it is never kept); the same frame shows where the faces were,
+  // so a result from history opens in the same layout as a fresh one.
+  photo.hidden = !photoUrl;
+  stage.classList.toggle("no-photo", !photoUrl);
+  $("photo-missing").hidden = Boolean(photoUrl);
+  $("photo-frame").hidden = !photoUrl && !(width && height);
+  if (photoUrl && photo.src !== photoUrl) photo.src = photoUrl;
+  if (!photoUrl && width && height) {
+    stage.style.aspectRatio = `${width} / ${height}`;
+    stage.style.setProperty("--ratio", String(width / height));
+  } else {
+    stage.style.aspectRatio = "";
+  }
+  const caption = [];
+  if (faces.length > 1) caption.push(`${faces.length} faces found. Select a face to see its emotions.`);
+  else if (faces.length === 1) caption.push("The box shows the face that was analysed.");
+  else caption.push("No face was read in this photo.");
+  if (ignored.length) {
+    caption.push(`${ignored.length} ${ignored.length === 1 ? "face was" : "faces were"} left out (dashed): ${ignored.map((f) => f.reason).join("; ")}.`);
+  }
+  if (analysis.faces_left_out) caption.push(`${analysis.faces_left_out} more faces were not analysed.`);
+  // A past result's frame needs no "the box shows the face" line: the note under it says it.
+  if (!photoUrl && !ignored.length && !analysis.faces_left_out && faces.length <= 1) caption.length = 0;
+  $("photo-caption").textContent = caption.join(" ");
   if (!width || !height) return;
+  const place = (element, box) => {
+    // Percentages keep the boxes on the face at any displayed size.
+    element.style.left = `${(box.x / width) * 100}%`;
+    element.style.top = `${(box.y / height) * 100}%`;
+    element.style.width = `${(box.width / width) * 100}%`;
+    element.style.height = `${(box.height / height) * 100}%`;
+  };
   faces.forEach((face, index) => {
     const box = document.createElement("button");
     box.type = "button";
     box.className = "face-box";
-    // Percentages keep the boxes on the face at any displayed size.
-    box.style.left = `${(face.box.x / width) * 100}%`;
-    box.style.top = `${(face.box.y / height) * 100}%`;
-    box.style.width = `${(face.box.width / width) * 100}%`;
-    box.style.height = `${(face.box.height / height) * 100}%`;
+    place(box, face.box);
     box.setAttribute("aria-pressed", String(index === selectedIndex));
     box.setAttribute("aria-label", `Face ${index + 1}: ${face.emotion}, ${confidenceLabel(face)}. Show its emotions.`);
     const tag = document.createElement("span");
@@ -57,6 +102,75 @@ export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
     box.addEventListener("click", () => onSelect(index));
     boxes.append(box);
   });
+  for (const face of ignored) {
+    if (!face.box) continue;
+    const mark = document.createElement("span");
+    mark.className = "face-box ignored";
+    mark.setAttribute("aria-hidden", "true");
+    place(mark, face.box);
+    boxes.append(mark);
+  }
+}
+
+// The reading in one sentence, first on the screen, and what the music follows.
+export function renderReading(analysis) {
+  const faces = analysis.faces || [];
+  const reading = $("reading");
+  reading.replaceChildren();
+  const strong = document.createElement("strong");
+  strong.textContent = readingSentence(analysis);
+  reading.append(strong, ".");
+  const follows = document.createElement("span");
+  follows.className = "follows";
+  if (faces.length > 1) {
+    if (analysis.group && analysis.music_follows !== "face") {
+      follows.textContent = ` The music follows the group (${(analysis.group.emotion || "").toLowerCase()}).`;
+    } else {
+      const index = primaryIndex(analysis);
+      follows.textContent = ` The music follows face ${index + 1}, the largest.`;
+    }
+    reading.append(follows);
+  }
+  renderHowSure(analysis);
+}
+
+function bandSentence(band) {
+  const tenths = Math.round(band.accuracy * 10);
+  return `“${band.label}”: on faces the model had never seen, readings in this band were right ${tenths} times in 10 (${percent(band.accuracy)}).`;
+}
+
+// "How sure is this?" one tap away: measured accuracy per band when the model records it, an
+// honest note about the raw score when it does not.
+export function renderHowSure(analysis) {
+  const faces = analysis.faces || [];
+  const index = primaryIndex(analysis);
+  const face = faces[index];
+  const label = $("band-label");
+  const text = $("how-sure-text");
+  const list = $("band-list");
+  list.replaceChildren();
+  if (!face) return;
+  label.textContent = confidenceLabel(face);
+  label.dataset.band = face.band ? face.band.key : "";
+  const bands = new Map();
+  for (const f of faces) if (f.band && f.band.label && typeof f.band.accuracy === "number") bands.set(f.band.key, f.band);
+  if (bands.size) {
+    text.textContent = "EmoTune reads an expression, not a feeling. How often a reading is right was measured on a held-out set of faces, per band of certainty:";
+    for (const band of bands.values()) {
+      const item = document.createElement("li");
+      item.textContent = bandSentence(band);
+      list.append(item);
+    }
+    if (face.band && face.band.key === "unsure") {
+      const item = document.createElement("li");
+      item.textContent = "When the model is unsure, the page names the top two emotions instead of one.";
+      list.append(item);
+    }
+  } else {
+    text.textContent = `The model gives ${face.emotion} a score of ${percent(face.confidence)}. `
+      + "That score is the model's own, not a measured rate of being right: read it as a rough guide. "
+      + "EmoTune reads an expression, not a feeling, and it can be wrong.";
+  }
 }
 
 export function renderFace(analysis, index) {
@@ -68,7 +182,9 @@ export function renderFace(analysis, index) {
   const who = many ? `Face ${index + 1}${face.primary ? " (the largest)" : ""} looks ` : "You look ";
   const strong = document.createElement("strong");
   strong.textContent = face.emotion;
-  verdict.append(who, strong, `. The model is ${confidenceLabel(face)} (${pct}%).`);
+  const shown = face.reading && face.reading.toLowerCase() !== face.emotion.toLowerCase()
+    ? ` (reads as ${face.reading})` : "";
+  verdict.append(who, strong, `${shown}. The model is ${confidenceLabel(face)} (${pct}%).`);
 
   const bars = $("bars");
   bars.replaceChildren();
@@ -95,11 +211,22 @@ export function renderFace(analysis, index) {
   }
 }
 
-export function renderModelInfo(analysis) {
+// Two different times, each named: what the models themselves took (face detection and emotion),
+// and how long the person waited from upload to result (measured here; for a past result, the
+// server's time from upload to done, which leaves out the network).
+export function renderModelInfo(analysis, uploadToResultMs = null) {
   const parts = [];
   if (analysis.model && analysis.model.name) parts.push(`Model ${analysis.model.name}`);
-  if (analysis.timings_ms && analysis.timings_ms.total != null) parts.push(`analysed in ${Math.round(analysis.timings_ms.total)} ms`);
-  $("model-info").textContent = parts.join(", ");
+  const timings = analysis.timings_ms || {};
+  if (timings.detect != null && timings.classify != null) {
+    parts.push(`face and emotion models ${Math.round(timings.detect + timings.classify)} ms`);
+  }
+  if (uploadToResultMs != null) {
+    parts.push(`upload to result ${Math.round(uploadToResultMs)} ms`);
+  } else if (timings.total != null) {
+    parts.push(`upload to result ${Math.round(timings.total)} ms (server)`);
+  }
+  $("model-info").textContent = parts.join(" · ");
 }
 
 export function renderNoFace(analysis) {
@@ -117,6 +244,44 @@ export function renderNoFace(analysis) {
     item.textContent = tip;
     return item;
   }));
+  const ignored = analysis.ignored_faces || [];
+  $("ignored").hidden = ignored.length === 0;
+  $("ignored-list").replaceChildren(...ignored.map((face) => {
+    const item = document.createElement("li");
+    item.textContent = face.reason;
+    return item;
+  }));
+}
+
+// The strategy in words: who picked it and why (the API's strategy_choice when present).
+export function strategySentence(choice, strategy, labelOf) {
+  if (choice && choice.strategy) {
+    const who = choice.chosen_by === "you" ? "You chose" : "We chose";
+    return `${who} “${labelOf(choice.strategy)}”${choice.why ? `: ${choice.why}` : "."}`;
+  }
+  return strategy ? `Music: “${labelOf(strategy)}”.` : "";
+}
+
+// A stand-in cover, different per playlist, when Spotify gave none (or it cannot load).
+function hue(text) {
+  let h = 0;
+  for (const ch of text) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+export function coverColours(playlist) {
+  const h = hue(playlist.spotify_id || playlist.name || "");
+  return [`hsl(${h} 55% 32%)`, `hsl(${(h + 60) % 360} 60% 24%)`];
+}
+
+function placeholderCover(image, playlist) {
+  const cover = document.createElement("span");
+  cover.className = "card-image card-cover";
+  cover.setAttribute("aria-hidden", "true");
+  const [a, b] = coverColours(playlist);
+  cover.style.backgroundImage = `linear-gradient(135deg, ${a}, ${b})`;
+  cover.textContent = (playlist.name || "♪").trim().charAt(0).toUpperCase() || "♪";
+  image.replaceWith(cover);
 }
 
 // A facade: Spotify's player (and its cookies and scripts) loads only when the person asks for
@@ -138,7 +303,39 @@ export function loadPlayer(card, playlist) {
   note.className = "embed-note muted small";
   note.textContent = "Player not loading? Use “Open in Spotify”.";
   embed.after(note);
+  card.querySelector(".embed-play").hidden = true;
   frame.focus();
+}
+
+// Older answers put the vote count inside the reason ("... (liked 2 times)"); the page moves it out.
+const LEGACY_LIKES = /\s*\(liked (\d+) times?\)\s*$/;
+
+function splitReason(playlist) {
+  const reason = playlist.reason || "";
+  const match = reason.match(LEGACY_LIKES);
+  if (!match) return reason;
+  if (typeof playlist.liked_by !== "number") playlist.legacy_likes = Number(match[1]);
+  return reason.replace(LEGACY_LIKES, "");
+}
+
+export function likedWords(count, mine) {
+  if (!count) return "";
+  const people = count === 1 ? "1 listener" : `${count} listeners`;
+  return mine ? `Liked by ${people}, including you` : `Liked by ${people}`;
+}
+
+// Shows a card's vote state: the pressed toggle and the "liked by" line outside the reason.
+export function showVote(card, playlist) {
+  for (const button of card.querySelectorAll(".vote")) {
+    const value = button.dataset.vote === "up" ? 1 : -1;
+    button.setAttribute("aria-pressed", String(playlist.my_vote === value));
+  }
+  const liked = card.querySelector(".card-liked");
+  let words = "";
+  if (typeof playlist.liked_by === "number") words = likedWords(playlist.liked_by, playlist.my_vote === 1);
+  else if (playlist.legacy_likes) words = `Liked ${playlist.legacy_likes === 1 ? "once" : `${playlist.legacy_likes} times`}`;
+  liked.textContent = words;
+  liked.hidden = !words;
 }
 
 export function renderPlaylists(playlists, onVote) {
@@ -152,27 +349,29 @@ export function renderPlaylists(playlists, onVote) {
     list.append(empty);
     return;
   }
-  for (const playlist of playlists) {
+  playlists.forEach((playlist, position) => {
     const card = template.content.firstElementChild.cloneNode(true);
     card.dataset.playlistId = playlist.spotify_id;
     const image = card.querySelector(".card-image");
-    if (playlist.image_url) {
-      image.src = playlist.image_url;
+    const cover = playlist.cover_url || playlist.image_url;
+    if (cover) {
+      // The first cover is on the first screen: load it at once; a broken one gets the stand-in.
+      if (position === 0) image.loading = "eager";
+      image.addEventListener("error", () => placeholderCover(image, playlist), { once: true });
+      image.src = cover;
     } else {
-      // No cover known yet (the catalogue has not been refreshed from Spotify): a drawn stand-in.
-      const cover = document.createElement("span");
-      cover.className = "card-image card-cover";
-      cover.setAttribute("aria-hidden", "true");
-      cover.textContent = "♪";
-      image.replaceWith(cover);
+      placeholderCover(image, playlist);
     }
     card.querySelector(".card-name").textContent = playlist.name;
     const owner = card.querySelector(".card-owner");
     const bits = [];
     if (playlist.owner) bits.push(`by ${playlist.owner}`);
-    if (playlist.track_count) bits.push(`${playlist.track_count} tracks`);
+    if (typeof playlist.track_count === "number" && playlist.track_count > 0) {
+      bits.push(`${playlist.track_count} ${playlist.track_count === 1 ? "track" : "tracks"}`);
+    }
     owner.textContent = bits.join(" · ");
-    card.querySelector(".card-reason").textContent = playlist.reason || "";
+    owner.hidden = bits.length === 0;
+    card.querySelector(".card-reason").textContent = splitReason(playlist);
     const play = card.querySelector(".embed-play");
     play.setAttribute("aria-label", `Play here: ${playlist.name} (loads Spotify's player)`);
     play.addEventListener("click", () => loadPlayer(card, playlist));
@@ -184,6 +383,7 @@ export function renderPlaylists(playlists, onVote) {
       button.setAttribute("aria-label", `${verb} ${playlist.name}`);
       button.addEventListener("click", () => onVote(playlist, button.dataset.vote, card));
     }
+    showVote(card, playlist);
     list.append(card);
-  }
+  });
 }

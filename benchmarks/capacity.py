@@ -1,0 +1,210 @@
+"""Capacity: ``python -m benchmarks.capacity [--start 1] [--max-concurrency 64] [--per-level 120]``.
+
+Starts the production shape (gunicorn, ``celery -A worker worker`` prefork, Redis, a fresh
+PostgreSQL database) like ``benchmarks.end_to_end`` and drives it at doubling concurrency until the
+median upload-to-result time passes 1 s. For each level it prints analyses per second, median and
+p95 latency, errors, CPU milliseconds per analysis for each process group (web, worker, this
+database's PostgreSQL backends) read from /proc, and the worker pool's resident memory at the start
+and end of the level. ``--soak N`` then runs N more analyses at concurrency 8 and prints how much
+each pool process grew (issue 19's target: <= 10 MB over 2,000 analyses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.end_to_end import REPO, Service, client, free_port, one_analysis, postgres_database
+from benchmarks.recognizer import face_photo
+from recognizer.models import find_default_model
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name, or None if the process is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def session_pids(session_id: int) -> list[int]:
+    """Every live process of a session (a service is started with ``start_new_session``)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(int(entry))
+            if fields is not None and int(fields[3]) == session_id:
+                pids.append(int(entry))
+    return pids
+
+
+def database_pids(database: str) -> list[int]:
+    """PostgreSQL backends serving ``database`` (their process title names it)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_ms(pids: list[int]) -> dict[int, float]:
+    """User + system CPU milliseconds used so far by each process."""
+    used = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            used[pid] = (int(fields[11]) + int(fields[12])) * 1000 / CLOCK_TICKS
+    return used
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB (0 when it is gone)."""
+    fields = _stat(pid)
+    return int(fields[21]) * PAGE_KB / 1024 if fields else 0.0
+
+
+def pool_children(worker_pid: int) -> list[int]:
+    """The prefork pool processes of the Celery worker (its direct children)."""
+    return [pid for pid in session_pids(worker_pid) if pid != worker_pid and int((_stat(pid) or ["0"] * 4)[1]) == worker_pid]
+
+
+def delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two readings, counting processes that appeared in between from zero."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float) -> list[tuple[float, Any, Any]]:
+    """``total`` analyses by ``concurrency`` clients at once; returns (latency, body, error) per analysis."""
+    results: list[tuple[float, Any, Any]] = []
+    lock = threading.Lock()
+    shares = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+
+    def drive(count: int) -> None:
+        session, headers = client(base_url)
+        for _ in range(count):
+            outcome = one_analysis(base_url, session, headers, photo, poll_s)
+            with lock:
+                results.append(outcome)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(drive, [share for share in shares if share]))
+    return results
+
+
+def main() -> None:
+    """Start the stack, ramp the concurrency, optionally soak, stop everything."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--start", type=int, default=1)
+    parser.add_argument("--max-concurrency", type=int, default=64)
+    parser.add_argument("--per-level", type=int, default=120, help="analyses per concurrency level")
+    parser.add_argument("--poll-ms", type=float, default=20.0)
+    parser.add_argument("--soak", type=int, default=0, help="analyses to run after the ramp, for memory growth")
+    args = parser.parse_args()
+
+    model = find_default_model(REPO / "ml" / "models")
+    if model is None:
+        raise SystemExit("No committed model under ml/models")
+    with tempfile.TemporaryDirectory(prefix="emotune-capacity-") as scratch_name, postgres_database() as database_url:
+        scratch = Path(scratch_name)
+        database = database_url.rsplit("/", 1)[1]
+        queue = f"emotune_capacity_{uuid.uuid4().hex[:8]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EMOTUNE_", "SPOTIFY_"))}
+        env.update({
+            "SECRET_KEY": "benchmark-only-secret", "DATABASE_URL": database_url, "REDIS_URL": args.redis_url,
+            "EMOTUNE_QUEUE": queue, "EMOTUNE_INSTANCE_PATH": str(scratch / "instance"),
+            "EMOTUNE_MODEL_PATH": str(model), "EMOTUNE_LITERT_THREADS": "1",
+            "EMOTUNE_ANALYSES_RATE_LIMIT": "1000000 per minute", "SESSION_COOKIE_SECURE": "false",
+            "PYTHONUNBUFFERED": "1",
+        })
+        flask = [sys.executable, "-m", "flask", "--app", "emotune"]
+        subprocess.run([*flask, "db", "upgrade"], cwd=REPO, env=env, check=True, capture_output=True)
+        subprocess.run([*flask, "seed-playlists"], cwd=REPO, env=env, check=True, capture_output=True)
+        port = free_port()
+        services: list[Service] = []
+        try:
+            worker = Service("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "WARNING",
+                                        "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
+                                        "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h",
+                                        "--without-mingle", "--without-gossip"], env, scratch)
+            services.append(worker)
+            web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+                                       str(args.web_workers), "--threads", "8", "emotune:create_app()"], env, scratch)
+            services.append(web)
+            web.wait_for("Booting worker", timeout=60)
+            base_url = f"http://127.0.0.1:{port}"
+            photo = face_photo((1280, 960), face_side=480)
+            # Warm-up: every pool process loads its model on its first analysis.
+            run_level(base_url, photo, args.worker_concurrency * 2, args.worker_concurrency * 6, args.poll_ms / 1000)
+            load = os.getloadavg()
+            print(f"model {model.name} | gunicorn {args.web_workers}x8 threads | celery prefork x{args.worker_concurrency} "
+                  f"(LiteRT 1 thread) | PostgreSQL + Redis | 1280x960 JPEG, one face | load before {load[0]:.2f} | "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+            print(f"{'conc':>4} {'n':>5} {'an/s':>6} {'median':>7} {'p95':>7} {'err':>4} "
+                  f"{'web ms':>7} {'worker ms':>9} {'db ms':>6} {'pool MB start->end':>20}")
+            concurrency = args.start
+            while concurrency <= args.max_concurrency:
+                pool = pool_children(worker.process.pid)
+                memory_before = [rss_mb(pid) for pid in pool]
+                before = {name: cpu_ms(pids) for name, pids in (
+                    ("web", session_pids(web.process.pid)), ("worker", session_pids(worker.process.pid)),
+                    ("db", database_pids(database)))}
+                started = time.perf_counter()
+                results = run_level(base_url, photo, concurrency, max(args.per_level, concurrency * 4), args.poll_ms / 1000)
+                elapsed = time.perf_counter() - started
+                after = {"web": cpu_ms(session_pids(web.process.pid)), "worker": cpu_ms(session_pids(worker.process.pid)),
+                         "db": cpu_ms(database_pids(database))}
+                memory_after = [rss_mb(pid) for pid in pool]
+                latencies = [latency * 1000 for latency, _, error in results if error is None]
+                errors = [error for _, _, error in results if error is not None]
+                count = len(results)
+                median = statistics.median(latencies) if latencies else float("nan")
+                p95 = float(np.percentile(latencies, 95)) if latencies else float("nan")
+                per = {name: delta(before[name], after[name]) / count for name in before}
+                memory = ", ".join(f"{a:.0f}->{b:.0f}" for a, b in zip(memory_before, memory_after))
+                print(f"{concurrency:>4} {count:>5} {count / elapsed:>6.1f} {median:>6.0f}ms {p95:>6.0f}ms {len(errors):>4} "
+                      f"{per['web']:>7.1f} {per['worker']:>9.1f} {per['db']:>6.1f} {memory:>20}", flush=True)
+                for error in errors[:3]:
+                    print(f"     error: {error}")
+                if median > 1000:
+                    break
+                concurrency *= 2
+            if args.soak:
+                pool = pool_children(worker.process.pid)
+                memory_before = [rss_mb(pid) for pid in pool]
+                results = run_level(base_url, photo, 8, args.soak, args.poll_ms / 1000)
+                errors = [error for _, _, error in results if error is not None]
+                growth = ", ".join(f"{rss_mb(pid) - before_mb:+.1f}" for pid, before_mb in zip(pool, memory_before))
+                print(f"soak: {len(results)} analyses at concurrency 8, errors {len(errors)}; "
+                      f"pool RSS growth per process (MB): {growth}")
+        finally:
+            for service in reversed(services):
+                service.stop()
+
+
+if __name__ == "__main__":
+    main()
