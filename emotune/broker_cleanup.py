@@ -3,7 +3,13 @@
 kombu's SQLAlchemy transport only marks a delivered message invisible and keeps its row; our
 messages carry a selfie, so the worker deletes those rows after each task (and at start), with
 SQLite's secure_delete on so the freed pages are zeroed, and the rollback journal kept in memory.
-Redis needs none of this: it drops a message once it is acknowledged.
+Redis drops a message from memory once it is acknowledged, but with persistence on (AOF) its
+append-only file keeps every command, the sealed photo's LPUSH included, until the file is
+rewritten; the photo key erased from the database's row may still sit in the database's own files
+(PostgreSQL's dead row versions and WAL), so the two together could open it. The sweep therefore
+has Redis rewrite its AOF (``BGREWRITEAOF``, from the data set alone) whenever commands were
+appended since the last rewrite: a finished analysis's message is gone from the AOF within a
+sweep interval or so.
 """
 
 from __future__ import annotations
@@ -56,3 +62,24 @@ def delete_delivered_messages(broker_url: str | None) -> int:
         # The next task's cleanup will catch what this one missed (e.g. the file was locked).
         log.warning("Could not delete delivered broker messages: %s", exc)
         return 0
+
+
+def compact_redis_aof(broker_url: str | None) -> bool:
+    """Ask a Redis broker with AOF on to rewrite it if anything was appended; True if a rewrite started."""
+    if not broker_url or not broker_url.startswith(("redis://", "rediss://")):
+        return False
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker_url, socket_connect_timeout=3, socket_timeout=10)
+        info = client.info("persistence")
+        if not info.get("aof_enabled") or info.get("aof_rewrite_in_progress") or info.get("aof_rewrite_scheduled"):
+            return False
+        if info.get("aof_current_size", 0) <= info.get("aof_base_size", 0):
+            return False
+        client.bgrewriteaof()
+        return True
+    except redis.RedisError as exc:
+        # The next sweep tries again (e.g. a rewrite or an RDB save was under way).
+        log.warning("Could not have Redis rewrite its append-only file: %s", exc)
+        return False

@@ -16,6 +16,8 @@ from kombu import Queue
 
 SECRET_KEY_FILE = "secret_key"
 SQLITE_TRANSPORT = "emotune.sqlite_transport:Transport"
+# How often a Redis worker looks for unacknowledged messages past their visibility timeout.
+RESTORE_INTERVAL_S = 5
 
 
 class ConfigError(RuntimeError):
@@ -124,7 +126,13 @@ def celery_config(config: Mapping[str, Any], instance_path: str | Path) -> dict[
         # Redis redelivers a message whose worker died once this has passed without an ack: just
         # past the hard time limit (no live task can still hold it) and past the longest retry
         # countdown (emotune.tasks), so a killed worker's analyses run again within about a minute.
-        transport_options: dict[str, Any] = {"visibility_timeout": visibility_timeout(config)}
+        # kombu only looks for such messages every unacked_restore_interval x unacked_restore_throttle
+        # seconds (10 x 10 by default: a killed worker's message came back after up to ~2 minutes,
+        # racing the sweep that fails it as stuck); look every 5 s, so it runs again within the
+        # visibility timeout + 5 s.
+        transport_options: dict[str, Any] = {"visibility_timeout": visibility_timeout(config),
+                                             "unacked_restore_interval": RESTORE_INTERVAL_S,
+                                             "unacked_restore_throttle": 1}
     else:
         broker = f"sqlite:///{instance / 'broker.sqlite'}"
         backend = f"db+sqlite:///{instance / 'celery-results.sqlite'}"

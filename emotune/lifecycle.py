@@ -47,6 +47,8 @@ ENQUEUE_SLACK_S = 10
 # Longest countdown of a retry after a database error (emotune.tasks): a message delivered before
 # the probe may be waiting this long in a worker before it claims its analysis.
 RETRY_BACKOFF_MAX_S = 15
+# Between a queue's name and a probe's send time in the ``queue_marks`` key of one taken probe.
+PROBE_SEPARATOR = " probe "
 
 QUEUE_UNAVAILABLE = (
     "The analysis queue is not reachable right now, so the photo was not analysed. "
@@ -325,12 +327,26 @@ class SweepReport:
     stuck: int
 
 
+def probe_key(queue: str, sent_at: datetime) -> str:
+    """The ``queue_marks`` key recording one taken probe of ``queue`` (beside the queue's own row)."""
+    return f"{queue}{PROBE_SEPARATOR}{as_utc(sent_at).isoformat()}"
+
+
 def mark_taken(queue: str, sent_at: datetime) -> None:
-    """A worker took the probe sent at ``sent_at`` from ``queue``: move the queue's mark forward."""
+    """A worker took the probe sent at ``sent_at`` from ``queue``: record it and move the queue's mark.
+
+    The queue's own row holds the newest probe taken (readiness and notices read it); each taken
+    probe also gets a row of its own, because the sweep needs the newest probe taken *long enough
+    ago*, and with a probe every sweep interval the newest one is always only seconds old.
+    """
+    now = utcnow()
     mark = db.session.get(QueueMark, queue) or QueueMark(queue=queue)
     if mark.sent_at is None or as_utc(mark.sent_at) < sent_at:
-        mark.sent_at, mark.taken_at = sent_at, utcnow()
+        mark.sent_at, mark.taken_at = sent_at, now
         db.session.add(mark)
+    key = probe_key(queue, sent_at)
+    if db.session.get(QueueMark, key) is None:  # a redelivered probe keeps its first taking
+        db.session.add(QueueMark(queue=key, sent_at=sent_at, taken_at=now))
     db.session.commit()
 
 
@@ -339,19 +355,27 @@ def sweep(queue: str, now: datetime | None = None) -> SweepReport:
 
     Lost: still queued although a probe sent well after it was taken from the (first in, first
     out) queue long enough ago for anything ahead of the probe to have been claimed. Stuck:
-    running past ``stuck_after_s``. Returns the counts; call ``send_probe`` after it.
+    running past ``stuck_after_s``. Returns the counts; the caller then sends the next probe.
     """
     now = now or utcnow()
     mark = db.session.get(QueueMark, queue) or QueueMark(queue=queue)
+    probes = QueueMark.queue.startswith(f"{queue}{PROBE_SEPARATOR}", autoescape=True)
+    # The newest probe taken long enough ago for everything ahead of it to have been claimed.
+    settled = db.session.scalars(
+        select(QueueMark).where(probes, QueueMark.taken_at <= now - timedelta(seconds=lost_after_s()))
+        .order_by(QueueMark.sent_at.desc()).limit(1)
+    ).first()
     lost = 0
-    if mark.sent_at and mark.taken_at and now - as_utc(mark.taken_at) >= timedelta(seconds=lost_after_s()):
-        before = as_utc(mark.sent_at) - timedelta(seconds=ENQUEUE_SLACK_S)
+    if settled is not None and settled.sent_at is not None:
+        before = as_utc(settled.sent_at) - timedelta(seconds=ENQUEUE_SLACK_S)
         for analysis in db.session.scalars(
             select(Analysis).where(Analysis.status == Status.QUEUED, Analysis.created_at < before)
         ):
             fail(analysis, "lost", LOST_MESSAGE)
             log.warning("Analysis %s failed as lost: still queued after the queue moved past it", analysis.id)
             lost += 1
+        # Older probes can never settle anything the settled one does not.
+        db.session.execute(delete(QueueMark).where(probes, QueueMark.sent_at < settled.sent_at))
     stuck = 0
     started_before = now - timedelta(seconds=stuck_after_s())
     for analysis in db.session.scalars(

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from emotune import lifecycle
+from emotune.broker_cleanup import compact_redis_aof
 from emotune.config import control_queue
 from emotune.extensions import db
 from emotune.models import utcnow
@@ -61,7 +62,9 @@ def sweep() -> dict[str, int]:
     queue = current_app.config["EMOTUNE_QUEUE"]
     report = lifecycle.sweep(queue)
     probe.apply_async(args=[queue, utcnow().isoformat()], queue=queue)
-    return {"lost": report.lost, "stuck": report.stuck}
+    # Finished analyses' sealed photos leave Redis's append-only file (emotune.broker_cleanup).
+    compacted = compact_redis_aof(current_app.config.get("REDIS_URL"))
+    return {"lost": report.lost, "stuck": report.stuck, "aof_rewrite": int(compacted)}
 
 
 def sweep_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -4,7 +4,8 @@ from typing import Final
 
 # Codes a client may see, with the HTTP status the API should answer (all user errors).
 IMAGE_REJECTED_CODES: Final[frozenset[str]] = frozenset(
-    {"empty_file", "not_an_image", "unsupported_format", "truncated_image", "image_too_large", "image_too_small"}
+    {"empty_file", "not_an_image", "unsupported_format", "truncated_image", "image_too_large", "image_too_small",
+     "image_too_narrow"}
 )
 
 

@@ -6,6 +6,7 @@ EXIF orientation and converted to 8-bit RGB whatever it started as (gray, CMYK, 
 thrown away are never decoded.
 """
 
+import ctypes
 import io
 import warnings
 from dataclasses import dataclass
@@ -26,8 +27,25 @@ MAX_SIDE: Final = 1024
 # 320 px at most), so more pixels would only cost decode time in the web process and the worker,
 # and keep more of a person's photo in the broker than the analysis needs.
 UPLOAD_SIDE: Final = 640
-# Pillow's own decompression-bomb limit (about 89 megapixels) is the limit we enforce.
-MAX_PIXELS: Final = Image.MAX_IMAGE_PIXELS or 89_478_485
+# Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
+# main cameras' full-resolution modes, and low enough that decoding the largest accepted image
+# stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see
+# tests/recognizer/test_image_memory.py). Pillow's own bomb limit (89 MP) would allow ~630 MB.
+MAX_PIXELS: Final = 64_000_000
+# Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
+# over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.
+MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 16_000_000}
+# Longest side over shortest side: a 48x60000 strip holds no face, and at UPLOAD_SIDE its short side
+# would vanish. Panoramas beyond 4:1 are refused with their size (crop the face out instead).
+MAX_ASPECT_RATIO: Final = 4.0
+# A complete JPEG codes every 8x8 block's DC value in at least one bit, so it needs at least this
+# many bytes per pixel; a header claiming more pixels than its data can hold is a cut-off file.
+# (Arithmetic-coded JPEGs could in principle be smaller; no phone or browser writes them.)
+JPEG_MIN_BYTES_PER_PIXEL: Final = 1 / 512
+# After decoding an image this large, hand freed memory back to the system (glibc keeps it).
+TRIM_AFTER_PIXELS: Final = 4_000_000
+# Pixels of one strip when a large image is shrunk before conversion (see _reduce).
+STRIP_PIXELS: Final = 2_000_000
 JPEG_QUALITY: Final = 90
 
 _FORMATS_TEXT: Final = "JPEG, PNG, WebP, GIF, BMP or TIFF"
@@ -72,13 +90,26 @@ def open_image(data: bytes) -> Image.Image:
             f"{image.format or 'This'} images are not supported. Upload a {_FORMATS_TEXT} photo.",
         )
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise _too_large()
+    limit = MAX_PIXELS_BY_FORMAT.get(image.format or "", MAX_PIXELS)
+    if width * height > limit:
+        raise _too_large(limit, image.format)
     if min(width, height) < MIN_IMAGE_SIDE:
         raise ImageRejected(
             "image_too_small",
             f"The image is only {width}x{height} pixels, too small to show a face. "
             f"Use a photo at least {MIN_IMAGE_SIDE} pixels on each side.",
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageRejected(
+            "image_too_narrow",
+            f"The image is {width}x{height} pixels, a strip more than {MAX_ASPECT_RATIO:g} times longer than it "
+            "is wide, where a face cannot be read. Crop it around the face and try again.",
+        )
+    if image.format in ("JPEG", "MPO") and len(data) < width * height * JPEG_MIN_BYTES_PER_PIXEL:
+        raise ImageRejected(
+            "truncated_image",
+            f"The image says it is {width}x{height} pixels but holds only {len(data)} bytes, too few for "
+            "that size: the file is incomplete or damaged. Try again or choose another photo.",
         )
     return image
 
@@ -105,6 +136,10 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = 
         raise _too_large() from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise _unreadable(exc) from exc
+    loaded_pixels = image.size[0] * image.size[1]
+    # Shrink a large image in its own mode first, so the copies made below (orientation, colour
+    # conversion) are small ones: peak memory stays near one copy of the decoded pixels.
+    image = _reduce(image, work_side)
     try:
         upright = ImageOps.exif_transpose(image) or image
     except (OSError, SyntaxError, ValueError, KeyError, TypeError):
@@ -116,9 +151,68 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = 
             "unsupported_format", f"This image's colour format ({upright.mode}) is not supported. "
             f"Save it as an ordinary RGB {_FORMATS_TEXT} photo and try again.",
         ) from exc
+    del image, upright
     if max(rgb.size) > work_side:
         rgb.thumbnail((work_side, work_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return DecodedImage(pixels=np.asarray(rgb), original_size=original_size)
+    pixels = np.asarray(rgb)
+    if loaded_pixels >= TRIM_AFTER_PIXELS:
+        release_memory()
+    return DecodedImage(pixels=pixels, original_size=original_size)
+
+
+def _reduce(image: Image.Image, work_side: int) -> Image.Image:
+    """``image`` shrunk by a whole factor while its long side stays >= 2x ``work_side``, strip by strip.
+
+    Box filter in the image's own mode (16-bit gray goes to 32-bit "I", which ``to_rgb`` scales);
+    palette and 1-bit images by nearest neighbour (averaging palette indices is meaningless).
+    Working in strips of a few megapixels keeps the extra memory small: Pillow's own ``reduce``
+    copies a whole RGBA image to premultiplied alpha first, doubling the peak.
+    """
+    factor = max(image.size) // (2 * work_side)
+    if factor < 2:
+        return image
+    width, height = image.size
+    nearest = image.mode in ("P", "PA", "1")
+    out_mode = "I" if image.mode.startswith("I;16") else image.mode
+    out = Image.new(out_mode, (-(-width // factor), -(-height // factor)))
+    if image.mode in ("P", "PA") and image.palette is not None:
+        out.putpalette(image.getpalette(rawmode=image.palette.mode) or [], rawmode=image.palette.mode)
+    rows = factor * max(1, STRIP_PIXELS // (width * factor))
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(top + rows, height)))
+        if out_mode != strip.mode:
+            strip = strip.convert(out_mode)
+        size = (-(-strip.size[0] // factor), -(-strip.size[1] // factor))
+        small = strip.resize(size, Image.Resampling.NEAREST) if nearest else strip.reduce(factor)
+        out.paste(small, (0, top // factor))
+    out.info = dict(image.info)  # transparency, and EXIF for the orientation applied next
+    if "exif" not in out.info:
+        exif = image.getexif()  # TIFF keeps its orientation in its own tags, not in info
+        if exif:
+            out.info["exif"] = exif.tobytes()
+    return out
+
+
+def release_memory() -> bool:
+    """Hand memory freed by a large decode back to the system (glibc's ``malloc_trim``).
+
+    glibc keeps freed heap memory for reuse, so without this a process that decoded one large
+    image stays that large; returns False where there is no glibc (nothing to do there).
+    """
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if not _libc:
+        return False
+    _libc.malloc_trim(0)
+    return True
+
+
+_libc: ctypes.CDLL | None | bool = None
 
 
 @dataclass(frozen=True)
@@ -182,10 +276,11 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def _too_large() -> ImageRejected:
+def _too_large(limit: int = MAX_PIXELS, image_format: str | None = None) -> ImageRejected:
+    kind = f"{image_format} image" if limit != MAX_PIXELS and image_format else "image"
     return ImageRejected(
         "image_too_large",
-        f"The image has more than {MAX_PIXELS // 1_000_000} million pixels. "
+        f"The {kind} has more than {limit // 1_000_000} million pixels. "
         "Use a smaller photo (a phone photo or screenshot is fine).",
     )
 

@@ -29,6 +29,7 @@ REJECTION_STATUS: dict[str, int] = {
     "truncated_image": 400,
     "image_too_large": 413,
     "image_too_small": 422,
+    "image_too_narrow": 422,
 }
 
 

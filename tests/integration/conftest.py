@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 import requests
 
 from tests.conftest import unique_name
+from tests.integration.servers import PG_BIN
+from tests.prerequisites import missing
 
 pytestmark = pytest.mark.integration
 
@@ -46,3 +49,12 @@ def service_config(tmp_path: Path, plan_model_tflite: Path) -> dict[str, str | N
         "SESSION_COOKIE_SECURE": "false",
         "EMOTUNE_ANALYSES_RATE_LIMIT": "1000 per minute",
     }
+
+
+@pytest.fixture
+def servers_available() -> None:
+    """redis-server and PostgreSQL's initdb/pg_ctl on this machine (to start private servers)."""
+    if not shutil.which("redis-server"):
+        missing("redis-server on PATH (apt-get install redis-server)")
+    if not (PG_BIN / "initdb").exists():
+        missing(f"PostgreSQL server binaries in {PG_BIN} (set EMOTUNE_TEST_PG_BIN)")

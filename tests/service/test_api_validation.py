@@ -106,6 +106,14 @@ def test_image_too_small(app: Flask, client: FlaskClient, csrf_headers: dict[str
     assert count_analyses(app) == 0
 
 
+def test_image_too_narrow_gets_422_with_its_real_size(app: Flask, client: FlaskClient,
+                                                      csrf_headers: dict[str, str]) -> None:
+    data = encode(Image.new("RGB", (48, 60000), (200, 180, 160)), "PNG")
+    message = assert_error(post_image(client, csrf_headers, data, "strip.png"), 422, "image_too_narrow")
+    assert "48x60000" in message
+    assert count_analyses(app) == 0
+
+
 def test_unknown_strategy(app: Flask, client: FlaskClient, csrf_headers: dict[str, str], face_jpeg: bytes) -> None:
     message = assert_error(post_image(client, csrf_headers, face_jpeg, strategy="shout"), 400, "unknown_strategy")
     assert "match" in message and "lift" in message and "calm" in message

@@ -49,3 +49,34 @@ def test_cleanup_connection_zeroes_pages_and_keeps_its_journal_in_memory(tmp_pat
         # Some SQLite builds default secure_delete to on; ours must not depend on that.
         assert conn.execute(text("PRAGMA secure_delete")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "memory"
+
+
+def test_the_sweep_has_redis_rewrite_its_aof_so_acked_messages_leave_it() -> None:
+    """With AOF on, an acknowledged message stays in the file until a rewrite; compaction removes it."""
+    import shutil
+    import time
+
+    from emotune.broker_cleanup import compact_redis_aof
+    from tests.integration.servers import RedisServer
+    from tests.prerequisites import missing
+
+    if not shutil.which("redis-server"):
+        missing("redis-server on PATH (apt-get install redis-server)")
+    server = RedisServer(appendonly=True).start()
+    try:
+        client = server.client()
+        client.lpush("queue", b"SEALED-SELFIE-MESSAGE")
+        client.rpop("queue")  # taken and acknowledged: gone from memory, still in the AOF
+        aof = lambda: b"".join(p.read_bytes() for p in server.dir.rglob("*.aof"))  # noqa: E731
+        assert b"SEALED-SELFIE-MESSAGE" in aof()
+        assert compact_redis_aof(server.url) is True
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (b"SEALED-SELFIE-MESSAGE" in aof()
+                                               or client.info("persistence")["aof_rewrite_in_progress"]):
+            time.sleep(0.2)
+        assert b"SEALED-SELFIE-MESSAGE" not in aof()
+        # Nothing appended since: no needless rewrite; no Redis (embedded broker): nothing to do.
+        assert compact_redis_aof(server.url) is False
+        assert compact_redis_aof("sqla+sqlite:////tmp/broker.sqlite") is False
+    finally:
+        server.cleanup()

@@ -38,6 +38,11 @@ def test_database_and_redis_urls_switch_to_servers(tmp_path: Path) -> None:
     assert app.config["CELERY"]["broker_url"] == "redis://cache:6379/2"
     assert app.config["CELERY"]["result_backend"] == "redis://cache:6379/2"
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
+    # A killed worker's message comes back just past the hard limit, and is looked for every 5 s
+    # (kombu's default scan runs every 10 x 10 s).
+    options = app.config["CELERY"]["broker_transport_options"]
+    assert options["visibility_timeout"] == app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + 15
+    assert options["unacked_restore_interval"] * options["unacked_restore_throttle"] <= 5
 
 
 def test_environment_variables_are_read() -> None:
