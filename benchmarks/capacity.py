@@ -28,30 +28,16 @@ import numpy as np
 
 from benchmarks.end_to_end import REPO, Service, client, free_port, one_analysis, postgres_database
 from benchmarks.recognizer import face_photo
+from emotune.cli.children import process_stats
 from recognizer.models import find_default_model
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name, or None if the process is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2:].split()
-
-
 def session_pids(session_id: int) -> list[int]:
     """Every live process of a session (a service is started with ``start_new_session``)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat(int(entry))
-            if fields is not None and int(fields[3]) == session_id:
-                pids.append(int(entry))
-    return pids
+    return [pid for pid, fields in process_stats().items() if int(fields[3]) == session_id]
 
 
 def database_pids(database: str) -> list[int]:
@@ -71,23 +57,19 @@ def database_pids(database: str) -> list[int]:
 
 def cpu_ms(pids: list[int]) -> dict[int, float]:
     """User + system CPU milliseconds used so far by each process."""
-    used = {}
-    for pid in pids:
-        fields = _stat(pid)
-        if fields is not None:
-            used[pid] = (int(fields[11]) + int(fields[12])) * 1000 / CLOCK_TICKS
-    return used
+    stats = process_stats()
+    return {pid: (int(stats[pid][11]) + int(stats[pid][12])) * 1000 / CLOCK_TICKS for pid in pids if pid in stats}
 
 
 def rss_mb(pid: int) -> float:
     """Resident memory of one process in MB (0 when it is gone)."""
-    fields = _stat(pid)
+    fields = process_stats().get(pid)
     return int(fields[21]) * PAGE_KB / 1024 if fields else 0.0
 
 
 def pool_children(worker_pid: int) -> list[int]:
     """The prefork pool processes of the Celery worker (its direct children)."""
-    return [pid for pid in session_pids(worker_pid) if pid != worker_pid and int((_stat(pid) or ["0"] * 4)[1]) == worker_pid]
+    return [pid for pid, fields in process_stats().items() if int(fields[1]) == worker_pid]
 
 
 def delta(before: dict[int, float], after: dict[int, float]) -> float:

@@ -35,6 +35,7 @@ import numpy as np
 import requests
 
 from benchmarks.recognizer import face_photo
+from emotune.cli.children import process_stats
 from recognizer.models import find_default_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,17 +100,8 @@ class Service:
 def group_cpu_seconds(pgid: int) -> dict[int, float]:
     """CPU seconds (user + system) so far of every live process in process group ``pgid``."""
     tick = os.sysconf("SC_CLK_TCK")
-    usage = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            usage[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return usage
+    return {pid: (int(fields[11]) + int(fields[12])) / tick
+            for pid, fields in process_stats().items() if int(fields[2]) == pgid}
 
 
 def idle_cpu(pgid: int, worker_pid: int | None, seconds: float) -> None:

@@ -56,21 +56,31 @@ def adopt_orphans() -> bool:
     return LIBC is not None and LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
+def process_stats() -> dict[int, list[str]]:
+    """Every live process's /proc/<pid>/stat fields after its name: state, ppid, pgrp, session, ...
+
+    Field ``i`` here is field ``i + 3`` of proc(5): [0] state, [1] ppid, [2] pgrp, [3] session,
+    [11] utime and [12] stime in clock ticks, [21] rss in pages.
+    """
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone while we looked
+    return stats
+
+
 def end_orphans() -> list[int]:
     """SIGKILL and reap every remaining child of ours: orphans of a child that was killed."""
     me = str(os.getpid())
     killed = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+    for pid, fields in process_stats().items():
         if fields[1] == me:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry.name), signal.SIGKILL)
-            killed.append(int(entry.name))
+                os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
     for pid in killed:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from emotune.cli.children import process_stats
 from tests.conftest import unique_name
 from tests.integration.conftest import http_session, poll_done
 from tests.integration.processes import REPO_ROOT, free_port, service_env
@@ -81,18 +82,7 @@ class Emotune:
 
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes in process group ``pgid``."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, fields in process_stats().items() if int(fields[2]) == pgid and fields[0] not in ("Z", "X")]
 
 
 def pid_alive(pid: int) -> bool:
