@@ -121,15 +121,16 @@ class Recognizer:
         width, height = original_size or decoded.original_size
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
-        for face in detect_faces(decoded.pixels, min_face=MIN_FACE_SIZE / scale):
+        # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
+        # were scaled to 4096 px by normalise_upload), so the 48 px floor is judged in them: a face
+        # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
+        for face in detect_faces(decoded.pixels, min_face=MIN_FACE_SIZE):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
-            # The face's FER2013 frame, measured in the photo as uploaded: the detail that exists.
-            frame = face.box.w / FRAME_BOX_WIDTH * scale
-            problem = face_quality(face)
+            frame = face.box.w / FRAME_BOX_WIDTH
             if frame < MIN_FACE_SIZE * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
-            elif problem:
+            elif problem := face_quality(decoded.pixels, face):
                 ignored.append(IgnoredFace(box, problem))
             elif len(kept) >= MAX_FACES:
                 left_out += 1
