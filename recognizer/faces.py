@@ -397,7 +397,7 @@ def face_geometry(face: DetectedFace) -> dict[str, float]:
     }
 
 
-def second_look(rgb: np.ndarray, face: DetectedFace) -> int:
+def second_look(rgb: np.ndarray, face: DetectedFace, enough: int = MIN_SECOND_LOOK) -> int:
     """The detector's score for the same face seen again alone: a crop with some context around
     it, at the size the detector reads best, levelled on the eyes and, failing that, as it stands in
     the photo (landmarks of a tilted face can be off); 0 when no face shows up in its middle.
@@ -416,7 +416,7 @@ def second_look(rgb: np.ndarray, face: DetectedFace) -> int:
         for score, x, y, w, h in run_cnn(crop[:, :, ::-1])[:, :5]:
             if abs(x + w / 2 - LOOK_SIDE / 2) < LOOK_SIDE * 0.15 and abs(y + h / 2 - LOOK_SIDE / 2) < LOOK_SIDE * 0.2:
                 best = max(best, int(score))
-        if best >= MIN_SECOND_LOOK:
+        if best >= enough:  # the next variant is only tried when this one did not convince
             break
     return best
 
@@ -438,6 +438,7 @@ def face_quality(rgb: np.ndarray, face: DetectedFace) -> str | None:
         return NOT_A_FACE_REASON
     if face.score < SURE_SCORE:
         small = face.box.w / FRAME_BOX_WIDTH < SMALL_FRAME
-        if second_look(rgb, face) < (MIN_SECOND_LOOK_SMALL if small else MIN_SECOND_LOOK):
+        needed = MIN_SECOND_LOOK_SMALL if small else MIN_SECOND_LOOK
+        if second_look(rgb, face, needed) < needed:
             return NOT_A_FACE_REASON
     return None
