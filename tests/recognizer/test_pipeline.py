@@ -9,7 +9,7 @@ from PIL import Image
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ImageRejected
 from recognizer.images import normalise_upload
-from recognizer.pipeline import NO_FACE_TIPS, Recognizer, RecognitionResult
+from recognizer.pipeline import MAX_FACES, NO_FACE_TIPS, Recognizer, RecognitionResult
 from recognizer.prior import PriorCorrection
 from recognizer.runtime import file_version
 
@@ -149,7 +149,8 @@ def test_no_face_says_so_and_never_guesses(recognizer: Recognizer) -> None:
 
 
 def test_tiny_face_is_ignored_with_a_reason(recognizer: Recognizer) -> None:
-    result = recognizer.analyse(encode(photo([(fer_face(2), (70, 50), 44)], size=(200, 150)), "PNG"))
+    # 40 px: under the 48 px floor of the model's own input, judged in the photo's pixels.
+    result = recognizer.analyse(encode(photo([(fer_face(2), (70, 50), 40)], size=(200, 150)), "PNG"))
     assert result.faces == []
     assert len(result.ignored_faces) == 1
     assert "too small" in result.ignored_faces[0].reason
@@ -215,3 +216,30 @@ def test_keras_fallback_gives_the_same_reading(plan_models: dict[str, Path], rec
     slow = keras_recognizer.analyse(data).faces[0]
     assert lite.box == slow.box and lite.emotion == slow.emotion
     assert np.abs(np.subtract(lite.probabilities, slow.probabilities)).max() <= 1e-4
+
+
+def test_face_judged_by_its_size_in_the_photo_not_in_a_reduced_copy(recognizer: Recognizer) -> None:
+    # A 70 px face in a 2000 px photo was refused as "too small" when the photo was read at 320 px.
+    data = encode(photo([(fer_face(3), (1200, 700), 70)], size=(2000, 1500)), quality=92)
+    result = recognizer.analyse(normalise_upload(data).jpeg)
+    _check_face_result(result, 1)
+    assert result.image_size == (2000, 1500)
+    x, y, w, h = result.faces[0].box
+    assert 1200 <= x + w / 2 <= 1270 and 700 <= y + h / 2 <= 770
+
+
+def test_faces_beyond_sixteen_are_counted_as_left_out(recognizer: Recognizer) -> None:
+    faces = [(fer_face(i % 6, "happy"), (30 + 170 * (i % 6), 30 + 170 * (i // 6)), 120) for i in range(18)]
+    result = recognizer.analyse(encode(photo(faces, size=(1060, 540)), quality=92))
+    assert len(result.faces) == MAX_FACES == 16
+    assert result.faces_left_out == 2
+    assert result.group is not None and result.group.faces_read == 16
+
+
+def test_an_animal_is_not_read_as_a_person(recognizer: Recognizer) -> None:
+    from skimage import data
+
+    head = Image.fromarray(data.chelsea()[20:220, 120:340]).resize((640, 582))
+    result = recognizer.analyse(encode(head))
+    assert result.faces == []
+    assert all("doesn't look like a person's face" in face.reason for face in result.ignored_faces)
