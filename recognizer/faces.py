@@ -207,10 +207,13 @@ def detect_faces(rgb: np.ndarray, min_face: float = MIN_FACE_SIZE, min_score: in
     upright pyramid finds nothing, copies rotated by each of ``rotations`` are tried in turn.
     """
     faces = _pyramid(rgb, detection_scales(rgb.shape[1], rgb.shape[0], min_face), min_score)
-    for angle in rotations:
-        if faces:
-            break
-        faces = _rotated(rgb, angle, min_face, min_score)
+    if not faces and rotations:
+        # Every tilt is tried and, where two find the same face, the surer one stays: the first tilt
+        # to find something can be the wrong way round (a 45 degree face turned to 75 degrees).
+        turned = [face for angle in rotations for face in _rotated(rgb, angle, min_face, min_score)]
+        for face in sorted(turned, key=lambda f: f.score, reverse=True):
+            if all(_overlap(face.box, other.box) < 0.5 for other in faces):
+                faces.append(face)
     return sorted(faces, key=lambda face: face.box.area, reverse=True)
 
 
@@ -276,9 +279,14 @@ def _faces_from_rows(rows: np.ndarray, min_score: int, dx: int, dy: int) -> list
 
 
 def _suppress(faces: list[DetectedFace]) -> list[DetectedFace]:
-    """One detection per face: of boxes that mostly overlap, the higher score stays."""
+    """One detection per face: of boxes that mostly overlap, the largest stays.
+
+    The same face found at two scales gives two near-equal boxes; a face cut by the photo's border
+    or by a tile gives a partial box inside the whole one, and a finer pass can find face-like parts
+    (an eye region) inside a large face. In each case the largest box is the face.
+    """
     kept: list[DetectedFace] = []
-    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+    for face in sorted(faces, key=lambda f: (f.box.area, f.score), reverse=True):
         if all(_overlap(face.box, other.box) < 0.5 for other in kept):
             kept.append(face)
     return kept

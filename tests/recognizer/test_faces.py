@@ -102,10 +102,10 @@ def test_box_helpers() -> None:
 
 
 def test_small_face_missed_by_the_coarse_pass_is_found_by_the_finer_one() -> None:
-    image = _rgb(photo([(fer_face(3), (300, 200), 64)], size=(640, 480)))
-    # min_face=200 leaves only the coarse pass (320 px), where a 64 px face is too small to find.
-    assert detection_scales(640, 480, 200) == [0.5]
-    assert detect_faces(image, min_face=200, rotations=()) == []
+    image = _rgb(photo([(fer_face(3), (300, 200), 64)], size=(1280, 960)))
+    # min_face=400 leaves only the coarse pass (320 px), where a 64 px face is 16 px: too small.
+    assert detection_scales(1280, 960, 400) == [0.25]
+    assert detect_faces(image, min_face=400, rotations=()) == []
     faces = detect_faces(image)
     assert len(faces) == 1
     box = faces[0].box
@@ -153,14 +153,18 @@ def test_face_across_a_tile_edge_is_found_once() -> None:
 
 
 def test_tilted_face_is_found_and_its_crop_levelled() -> None:
-    face = fer_face(3).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)
-    mask = Image.new("L", (200, 200), 255).rotate(35, expand=True)
+    # Turned 45 degrees counter-clockwise: the upright pass misses this face and the copy turned
+    # -30 degrees finds it; the crop turns it back (clockwise, a negative angle).
+    face = fer_face(1).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)
+    mask = Image.new("L", (200, 200), 255).rotate(45, expand=True)
     canvas = photo([], size=(640, 480))
-    canvas.paste(face.rotate(35, Image.Resampling.BICUBIC, expand=True), (180, 100), mask)
+    canvas.paste(face.rotate(45, Image.Resampling.BICUBIC, expand=True), (180, 100), mask)
+    assert detect_faces(_rgb(canvas), rotations=()) == []
     faces = detect_faces(_rgb(canvas))
-    assert len(faces) == 1
-    # PIL turned the face 35 degrees counter-clockwise; the crop turns it back (clockwise).
-    assert -50 < crop_angle(faces[0]) < -15
+    assert len(faces) == 1 and faces[0].angle == -30
+    assert -60 < crop_angle(faces[0]) < -15
+    centre = (faces[0].box.x + faces[0].box.w / 2, faces[0].box.y + faces[0].box.h / 2)
+    assert 260 < centre[0] < 400 and 180 < centre[1] < 320
 
 
 def test_quality_gate_refuses_landmarks_out_of_place() -> None:
