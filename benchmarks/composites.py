@@ -53,7 +53,8 @@ def fer_files() -> list[Path]:
 def textured_canvas(size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
     """A room-like background: a colour gradient, soft blobs and shapes, and sensor noise."""
     width, height = size
-    small = (max(2, width // 32), max(2, height // 32))
+    # A few colour cells blended smoothly (walls, light falloff), not confetti.
+    small = (max(2, width // 400), max(2, height // 400))
     base = rng.uniform(60, 200, (small[1], small[0], 3))
     image = Image.fromarray(base.astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
