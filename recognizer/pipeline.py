@@ -86,15 +86,18 @@ class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
     def __init__(self, classifier: Classifier, model_name: str, model_version: str, test_time_flip: bool = False,
-                 prior: PriorCorrection | None = None) -> None:
+                 prior: PriorCorrection | None = None, min_face: int = MIN_FACE_SIZE) -> None:
         self.classifier = classifier
+        # The smallest face read (its FER2013 frame, photo pixels). Detection cost grows as the
+        # square of 1/min_face: 48 reaches every face the model can read; 96 costs about 1/4.
+        self.min_face = max(MIN_FACE_SIZE, min_face)
         self.model_name = model_name
         self.model_version = model_version
         self.test_time_flip = test_time_flip
         self.prior = prior
 
     @classmethod
-    def from_path(cls, path: Path | str, num_threads: int | None = None) -> "Recognizer":
+    def from_path(cls, path: Path | str, num_threads: int | None = None, min_face: int = MIN_FACE_SIZE) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
         Mirror averaging and the class-prior correction follow the metadata's ``serving`` entry
@@ -106,7 +109,7 @@ class Recognizer:
         serving = read_metadata(path).get("serving", {})
         return cls(classifier, model_name=path.stem, model_version=file_version(path),
                    test_time_flip=mirror_averaging(serving),
-                   prior=PriorCorrection.from_metadata(serving))
+                   prior=PriorCorrection.from_metadata(serving), min_face=min_face)
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -124,11 +127,11 @@ class Recognizer:
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
         # were scaled to 4096 px by normalise_upload), so the 48 px floor is judged in them: a face
         # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
-        for face in detect_faces(decoded.pixels, min_face=MIN_FACE_SIZE):
+        for face in detect_faces(decoded.pixels, min_face=self.min_face):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             frame = face.box.w / FRAME_BOX_WIDTH
-            if frame < MIN_FACE_SIZE * SIZE_TOLERANCE:
+            if frame < self.min_face * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
             elif problem := face_quality(decoded.pixels, face):
                 ignored.append(IgnoredFace(box, problem))

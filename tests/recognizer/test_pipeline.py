@@ -228,6 +228,14 @@ def test_face_judged_by_its_size_in_the_photo_not_in_a_reduced_copy(recognizer: 
     assert 1200 <= x + w / 2 <= 1270 and 700 <= y + h / 2 <= 770
 
 
+def test_a_larger_minimum_face_reads_only_larger_faces(plan_models: dict[str, Path]) -> None:
+    fast = Recognizer.from_path(plan_models["tflite"], min_face=96)
+    assert fast.min_face == 96 and Recognizer.from_path(plan_models["tflite"], min_face=20).min_face == 48
+    data = encode(photo([(fer_face(3), (100, 100), 200), (fer_face(4), (500, 150), 72)], size=(1280, 960)), quality=92)
+    result = fast.analyse(data)
+    assert len(result.faces) == 1 and result.faces[0].box[0] < 400
+
+
 def test_faces_beyond_sixteen_are_counted_as_left_out(recognizer: Recognizer) -> None:
     faces = [(fer_face(i % 6, "happy"), (30 + 170 * (i % 6), 30 + 170 * (i // 6)), 120) for i in range(18)]
     result = recognizer.analyse(encode(photo(faces, size=(1060, 540)), quality=92))
