@@ -9,6 +9,7 @@ from PIL import Image
 from recognizer.faces import (
     Box,
     DetectedFace,
+    _spans,
     crop_angle,
     crop_square,
     detect_faces,
@@ -145,12 +146,13 @@ def test_the_pyramid_reaches_48_px_faces_in_a_4000_px_photo() -> None:
 
 
 def test_face_across_a_tile_edge_is_found_once() -> None:
-    # Wider than one 2048 px tile: the second tile starts at 552, so x=2000..2090 crosses the first
-    # tile's edge and lies whole in the second.
-    image = _rgb(photo([(fer_face(3), (2000, 250), 90)], size=(2600, 600)))
+    # Wider than one 2048 px tile: two equal tiles, 0..1408 and 1192..2600, so x=1350..1440 crosses
+    # the first tile's edge and lies whole in the second.
+    assert _spans(2600) == [(0, 1408), (1192, 1408)]
+    image = _rgb(photo([(fer_face(3), (1350, 250), 90)], size=(2600, 600)))
     faces = [face for face in detect_faces(image) if face.box.w < 150]
     assert len(faces) == 1
-    assert 2000 <= faces[0].box.x + faces[0].box.w / 2 <= 2090
+    assert 1350 <= faces[0].box.x + faces[0].box.w / 2 <= 1440
 
 
 def test_tilted_face_is_found_and_its_crop_levelled() -> None:

@@ -59,9 +59,10 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
     large = recognizer.analyse(encode(one_face_photo((1280, 960), side=512), quality=95))
     _check_face_result(large, 1)
     assert large.image_size == (1280, 960)
-    # Within 1% of the photo: each box comes from the pyramid pass that was surest of the face.
+    # Within 5% of the face: each box comes from the pyramid pass that was surest of the face (here
+    # the 320 px pass for the large photo, the full-size pass for the small one).
     for a, b in zip(large.faces[0].box, small.faces[0].box):
-        assert abs(a - 2 * b) <= 13
+        assert abs(a - 2 * b) <= 0.05 * large.faces[0].box[3]
 
 
 def test_normalised_upload_boxes_in_the_uploads_coordinates(recognizer: Recognizer) -> None:
