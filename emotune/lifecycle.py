@@ -148,9 +148,18 @@ def record_recognition(analysis: Analysis, result: RecognitionResult, model_name
     analysis.model_name = model_name
     analysis.model_version = model_version
     analysis.image_width, analysis.image_height = result.image_size
-    primary = result.primary
-    analysis.primary_emotion = primary.emotion if primary else None
-    analysis.confidence = float(primary.confidence) if primary else None
+    analysis.ignored_faces = [
+        {"box": {"x": x, "y": y, "width": w, "height": h}, "reason": ignored.reason}
+        for ignored in result.ignored_faces for x, y, w, h in [ignored.box]
+    ]
+    analysis.faces_left_out = result.faces_left_out
+    primary, group = result.primary, result.group
+    # With several faces the music follows the group's reading; the person can still pick a face.
+    if group is not None:
+        analysis.primary_emotion, analysis.confidence = group.emotion, max(group.probabilities)
+    else:
+        analysis.primary_emotion = primary.emotion if primary else None
+        analysis.confidence = float(primary.confidence) if primary else None
     if primary is None:
         analysis.notice_code = "no_face"
         analysis.notice_message = result.no_face_reason

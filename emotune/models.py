@@ -85,8 +85,13 @@ class Analysis(db.Model):
     timings_ms: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     image_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     image_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The emotion the music follows: the group's with two or more faces, else the one face's.
     primary_emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Detections not read, each {"box": {x, y, width, height}, "reason": "..."} (too small, not a
+    # person's face), and readable faces beyond the recognizer's 16 that were left out.
+    ignored_faces: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    faces_left_out: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Snapshot of the playlists chosen when the analysis ran: {"strategy": .., "playlists": [..]}.
     recommendations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # The key the queued photo is encrypted with (Fernet). It exists only here and only until the

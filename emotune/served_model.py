@@ -71,7 +71,8 @@ def get_recognizer(config: Mapping[str, Any]) -> Recognizer:
         return _loaded.recognizer
     started = time.perf_counter()
     try:
-        recognizer = Recognizer.from_path(path, num_threads=config["EMOTUNE_LITERT_THREADS"])
+        recognizer = Recognizer.from_path(path, num_threads=config["EMOTUNE_LITERT_THREADS"],
+                                          min_face=config["EMOTUNE_MIN_FACE_PX"])
     except ModelError as exc:
         raise ModelUnavailable(f"The emotion model {path} could not be loaded: {exc}") from exc
     _loaded = _Loaded(path, recognizer, (time.perf_counter() - started) * 1000)

@@ -23,10 +23,12 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEB
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
-# Uploads are re-encoded at this long side: the recognizer reads at most 512 px (and detects at
-# 320 px at most), so more pixels would only cost decode time in the web process and the worker,
-# and keep more of a person's photo in the broker than the analysis needs.
-UPLOAD_SIDE: Final = 640
+# Uploads are re-encoded at up to this long side, and the recognizer decodes them whole: a face is
+# judged by its size in the photo as taken (48 px, the model's input, is the floor), so a 48 px face
+# in a 4000 px photo must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are
+# scaled down to it; their floor is then 48 px of the 4096 px copy.
+UPLOAD_SIDE: Final = 4096
+WORK_SIDE: Final = UPLOAD_SIDE
 # Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
 # main cameras' full-resolution modes, and low enough that decoding the largest accepted image
 # stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see

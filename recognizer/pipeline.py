@@ -1,7 +1,10 @@
 """The recognizer: image bytes in, faces with their 7 emotion probabilities out.
 
-Decode (upright, RGB, reduced size) -> detect faces -> square FER2013-style crops -> one batched
-model call for all faces. Each stage is timed. When no usable face is found the result says why and
+Decode (upright, RGB) -> detect faces (coarse-to-fine pyramid, rotated retries) -> size and
+quality gate -> square FER2013-style crops, levelled on the eyes -> one batched model call for all
+faces -> the group's reading when there are several. Each stage is timed. A face is judged by its
+size in the uploaded photo's own pixels: 48 px, the size of the faces the model learnt from, is the
+floor. When no usable face is found the result says why and
 what to try; it never guesses an emotion.
 """
 
@@ -13,19 +16,17 @@ from typing import Final
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
-from recognizer.faces import DETECT_SIDE, MIN_FACE_SIZE, crop_square, detect_faces
-from recognizer.images import decode_image
+from recognizer.faces import FRAME_BOX_WIDTH, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
+from recognizer.group import GroupReading, group_reading
+from recognizer.images import WORK_SIDE, decode_image
 from recognizer.recipe import ServingRecipe, model_version, read_metadata
 from recognizer.runtime import Classifier, load_classifier
 
-# Decoding beyond this long side buys nothing: detection runs at 320 px, and the smallest face it
-# finds there (box ~52 px) still makes a crop of ~63 px, above the 48 px the model reads. So JPEGs
-# decode at the smallest 1/2, 1/4 or 1/8 scale that keeps 320 px (draft), and anything larger than
-# 512 px is resized down: a normalised 1024 px upload decodes at 1/2 scale (4.6 ms instead of
-# 14.9 ms in full), a 1280 px photo at 1/4.
-WORK_SIDE: Final = 512
-# One photo, one person's friends at most; bounds the batch (and the time) of a single call.
-MAX_FACES: Final = 8
+# Up to this many faces are classified (largest first); the result counts the others left out.
+MAX_FACES: Final = 16
+# A detector box a little under the 48 px frame still holds about 48 px of face: the box-to-frame
+# ratio varies by about 5% between faces (benchmarks/face_framing.py), so the size gate allows it.
+SIZE_TOLERANCE: Final = 0.92
 
 NO_FACE_MESSAGE: Final = "We couldn't find a face in this photo, so we can't tell the emotion."
 TOO_SMALL_REASON: Final = (
@@ -67,25 +68,34 @@ class RecognitionResult:
     no_face_reason: str | None = None
     no_face_tips: tuple[str, ...] = ()
     ignored_faces: list[IgnoredFace] = field(default_factory=list)
+    faces_left_out: int = 0  # readable faces beyond MAX_FACES, not classified
 
     @property
     def primary(self) -> FaceResult | None:
-        """The largest face, whose emotion drives the music; None when no face was classified."""
+        """The largest face; None when no face was classified."""
         return self.faces[0] if self.faces else None
+
+    @property
+    def group(self) -> GroupReading | None:
+        """The group's reading for two or more faces (the music follows it), else None."""
+        return group_reading([(face.probabilities, face.box[2]) for face in self.faces])
 
 
 class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
     def __init__(self, classifier: Classifier, model_name: str, model_version: str,
-                 recipe: ServingRecipe | None = None) -> None:
+                 recipe: ServingRecipe | None = None, min_face: int = MIN_FACE_SIZE) -> None:
         self.classifier = classifier
+        # The smallest face read (its FER2013 frame, photo pixels). Detection cost grows as the
+        # square of 1/min_face: 48 reaches every face the model can read; 96 costs about 1/4.
+        self.min_face = max(MIN_FACE_SIZE, min_face)
         self.model_name = model_name
         self.model_version = model_version
         self.recipe = recipe or ServingRecipe()
 
     @classmethod
-    def from_path(cls, path: Path | str, num_threads: int) -> "Recognizer":
+    def from_path(cls, path: Path | str, num_threads: int, min_face: int = MIN_FACE_SIZE) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
         Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
@@ -95,7 +105,7 @@ class Recognizer:
         path = Path(path)
         classifier = load_classifier(path, num_threads)
         return cls(classifier, model_name=path.stem, model_version=model_version(path),
-                   recipe=ServingRecipe.from_metadata(read_metadata(path)))
+                   recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face)
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -104,27 +114,32 @@ class Recognizer:
         height) when ``data`` is a resized copy of a larger original, as a normalised upload is.
         """
         started = time.perf_counter()
-        decoded = decode_image(data, work_side=WORK_SIDE, min_side=DETECT_SIDE)
+        decoded = decode_image(data, work_side=WORK_SIDE)
         decoded_at = time.perf_counter()
 
         width, height = original_size or decoded.original_size
-        scale = decoded.scale_to(width)
-        kept, ignored = [], []
-        for face in detect_faces(decoded.pixels):
+        scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
+        kept, ignored, left_out = [], [], 0
+        # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
+        # were scaled to 4096 px by normalise_upload), so the 48 px floor is judged in them: a face
+        # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
+        for face in detect_faces(decoded.pixels, min_face=self.min_face):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
-            # Judged where the crop is cut (the decoded pixels): that is the detail the model gets.
-            if face.box.w < MIN_FACE_SIZE:
+            frame = face.box.w / FRAME_BOX_WIDTH
+            if frame < self.min_face * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
+            elif problem := face_quality(decoded.pixels, face):
+                ignored.append(IgnoredFace(box, problem))
             elif len(kept) >= MAX_FACES:
-                ignored.append(IgnoredFace(box, f"Only the {MAX_FACES} largest faces in a photo are analysed."))
+                left_out += 1
             else:
-                kept.append((box, face.box))
+                kept.append((box, face))
         detected_at = time.perf_counter()
 
         faces: list[FaceResult] = []
         if kept:
-            crops = [crop_square(decoded.pixels, work_box) for _, work_box in kept]
+            crops = [crop_square(decoded.pixels, face.box, crop_angle(face)) for _, face in kept]
             probabilities = self.classify(crops)
             faces = [_face_result(box, probs) for (box, _), probs in zip(kept, probabilities)]
         finished = time.perf_counter()
@@ -135,9 +150,9 @@ class Recognizer:
             "classify": (finished - detected_at) * 1000,
         }
         if faces:
-            return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored)
+            return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored, faces_left_out=left_out)
         reason = NO_FACE_MESSAGE
-        if ignored:
+        if any(face.reason == TOO_SMALL_REASON for face in ignored):
             reason = "We found a face, but it is too small in the photo to read its expression, so we can't tell the emotion."
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 

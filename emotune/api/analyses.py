@@ -105,7 +105,24 @@ def get_analysis(analysis_id: str) -> Response:
     return jsonify(body)
 
 
-def _finished_emotion(analysis: Analysis) -> str:
+def _picked_face(analysis: Analysis, value: object) -> int | None:
+    """The face index the person picked to drive the music (``face``), or None for the default."""
+    if value is None or value == "":
+        return None
+    try:
+        index = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        index = -1
+    if not 0 <= index < len(analysis.faces):
+        raise ApiError(
+            400, "unknown_face",
+            f"There is no face {value!r} in this analysis: pick a face number from 0 to {len(analysis.faces) - 1}, "
+            "or leave it out to follow the group.",
+        )
+    return index
+
+
+def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
     if analysis.status != Status.DONE:
         raise ApiError(
             409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
@@ -117,21 +134,29 @@ def _finished_emotion(analysis: Analysis) -> str:
             "No face was found in this photo, so there is no emotion to choose music for. "
             "Take a new photo facing the camera.",
         )
+    if face is not None:
+        return analysis.faces[face].emotion
     return analysis.primary_emotion
 
 
 @bp.get("/analyses/<analysis_id>/recommendations")
 def get_recommendations(analysis_id: str) -> Response:
-    """Playlists for the analysis' emotion under another strategy, without a new photo."""
+    """Playlists for the analysis' emotion under another strategy, without a new photo.
+
+    ``face=N`` makes one face (0 = the largest) drive the music instead of the group's reading.
+    """
     analysis = load_analysis(analysis_id)
-    emotion = _finished_emotion(analysis)
+    face = _picked_face(analysis, request.args.get("face"))
+    emotion = _finished_emotion(analysis, face)
     asked = check_strategy(request.args.get("strategy"))
     # Without ?strategy= the analysis's own choice stands, and so does who made it.
     choice = strategy_choice(emotion, asked or analysis.strategy)
     recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
                      limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
     cards = with_votes([rec.to_dict() for rec in recs], emotion, choice["strategy"], voter_key(analysis))
-    return jsonify(strategy=choice["strategy"], strategy_choice=choice, playlists=cards)
+    follows = "face" if face is not None or len(analysis.faces) < 2 else "group"
+    return jsonify(strategy=choice["strategy"], strategy_choice=choice, emotion=emotion, music_follows=follows,
+                   face=face, playlists=cards)
 
 
 @bp.post("/analyses/<analysis_id>/feedback")
@@ -142,7 +167,7 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
     vote creates it (201). Another session's analysis answers 404 like an unknown one.
     """
     analysis = load_analysis(analysis_id)
-    emotion = _finished_emotion(analysis)
+    _finished_emotion(analysis)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
         raise ApiError(
@@ -150,6 +175,8 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
             "invalid_feedback",
             'Send JSON like {"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").',
         )
+    # A vote on music that a picked face drove counts for that face's emotion.
+    emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
     try:
         result = record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"),

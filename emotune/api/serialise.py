@@ -13,6 +13,7 @@ from emotune.models import Analysis, Face, as_utc
 from emotune.served_model import confidence_bands
 from recognizer.confidence import Band, reading
 from recognizer.emotions import EMOTIONS
+from recognizer.group import group_reading
 from recognizer.pipeline import NO_FACE_TIPS
 from recommender.covers import safe_cover_url
 from recommender.feedback import card_votes
@@ -98,6 +99,19 @@ def recommendations_json(analysis: Analysis) -> dict[str, Any] | None:
                                             recs.get("strategy") or analysis.effective_strategy, voter)}
 
 
+def group_json(analysis: Analysis) -> dict[str, Any] | None:
+    """The group's reading (emotion, probabilities, faces read and agreeing, a sentence); None for 0-1 faces."""
+    group = group_reading([(tuple(face.probabilities.values()), face.box_width) for face in analysis.faces])
+    return group.to_dict() if group else None
+
+
+def music_follows(analysis: Analysis) -> str | None:
+    """"group" with two or more faces, "face" with one, None without a face (no music)."""
+    if not analysis.faces:
+        return None
+    return "group" if len(analysis.faces) > 1 else "face"
+
+
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
     """The full analysis as ``GET /api/analyses/<id>`` returns it."""
     timings = analysis.timings_ms or {}
@@ -123,6 +137,10 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         if analysis.image_width
         else None,
         "faces": [face_json(face) for face in analysis.faces],
+        "group": group_json(analysis),
+        "music_follows": music_follows(analysis),
+        "ignored_faces": list(analysis.ignored_faces or []),
+        "faces_left_out": analysis.faces_left_out or 0,
         "primary_emotion": analysis.primary_emotion,
         "confidence": analysis.confidence,
         "recommendations": recommendations,

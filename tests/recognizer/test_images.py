@@ -18,13 +18,17 @@ def _decoded(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(normalise_upload(data).jpeg))
 
 
-def test_normalise_returns_plain_rgb_jpeg_within_max_side_and_the_original_size() -> None:
+def test_normalise_keeps_the_photos_own_resolution_up_to_the_max_side() -> None:
+    # Faces are judged in the photo's own pixels (48 px floor), so a 2000 px photo keeps all of them.
     data = encode(one_face_photo((2000, 1500), side=800), "JPEG", quality=92)
     normalised = normalise_upload(data)
     out = Image.open(io.BytesIO(normalised.jpeg))
     assert out.format == "JPEG" and out.mode == "RGB"
-    assert out.size == (UPLOAD_SIDE, UPLOAD_SIDE * 3 // 4)
+    assert out.size == (2000, 1500)
     assert normalised.original_size == (2000, 1500)
+    small = normalise_upload(data, max_side=640)
+    assert Image.open(io.BytesIO(small.jpeg)).size == (640, 480) and small.original_size == (2000, 1500)
+    assert UPLOAD_SIDE == 4096
 
 
 def test_normalise_drops_all_metadata() -> None:
