@@ -35,7 +35,7 @@ def main() -> None:
             photo = Image.new("RGB", (640, 480), (128, 128, 128))
             left, top = (640 - FACE_SIDE) // 2, (480 - FACE_SIDE) // 2
             photo.paste(face, (left, top))
-            found = detect_faces(np.asarray(photo), sides=(640,))
+            found = detect_faces(np.asarray(photo))
             if not found:
                 continue
             box = found[0].box  # largest first

@@ -25,6 +25,7 @@ import numpy as np
 
 from benchmarks.composites import Composite, composites, no_face_images, rotated_composites
 from recognizer.models import find_default_model
+from recognizer.faces import GROUP_SPAN
 from recognizer.pipeline import RecognitionResult, Recognizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,13 +107,17 @@ def main() -> None:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--composites", type=int, default=40)
     parser.add_argument("--rotated", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=2, help="LiteRT threads")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="look for every face down to 48 px, not only down to 1/3 of the largest found")
     args = parser.parse_args()
     model = args.model or find_default_model(REPO / "ml" / "models")
     if model is None:
         raise SystemExit("No model in ml/models: train or export one first (flask train-model).")
-    recognizer = Recognizer.from_path(model)
+    recognizer = Recognizer.from_path(model, num_threads=args.threads,
+                                      group_span=None if args.exhaustive else GROUP_SPAN)
     load = os.getloadavg()
-    print(f"model {model.name} | {os.cpu_count()} CPUs | load average {load[0]:.2f} | {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(f"model {model.name} | {os.cpu_count()} CPUs | group span {recognizer.group_span or 'none (exhaustive)'} | load average {load[0]:.2f} | {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
     upright = evaluate(recognizer, composites(count=args.composites))
     share = upright["readable_hit"] / max(1, upright["readable"])

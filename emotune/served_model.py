@@ -72,7 +72,8 @@ def get_recognizer(config: Mapping[str, Any]) -> Recognizer:
     started = time.perf_counter()
     try:
         recognizer = Recognizer.from_path(path, num_threads=config["EMOTUNE_LITERT_THREADS"],
-                                          min_face=config["EMOTUNE_MIN_FACE_PX"])
+                                          min_face=config["EMOTUNE_MIN_FACE_PX"],
+                                          group_span=config["EMOTUNE_FACE_GROUP_SPAN"] or None)
     except ModelError as exc:
         raise ModelUnavailable(f"The emotion model {path} could not be loaded: {exc}") from exc
     _loaded = _Loaded(path, recognizer, (time.perf_counter() - started) * 1000)

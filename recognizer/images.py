@@ -36,7 +36,7 @@ WORK_SIDE: Final = UPLOAD_SIDE
 MAX_PIXELS: Final = 64_000_000
 # Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
 # over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.
-MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 16_000_000}
+MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000}
 # Longest side over shortest side: a 48x60000 strip holds no face, and at UPLOAD_SIDE its short side
 # would vanish. Panoramas beyond 4:1 are refused with their size (crop the face out instead).
 MAX_ASPECT_RATIO: Final = 4.0
@@ -46,6 +46,11 @@ MAX_ASPECT_RATIO: Final = 4.0
 JPEG_MIN_BYTES_PER_PIXEL: Final = 1 / 512
 # After decoding an image this large, hand freed memory back to the system (glibc keeps it).
 TRIM_AFTER_PIXELS: Final = 4_000_000
+# Above this many pixels an image is reduced to the work side by a whole factor, strip by strip, and
+# above HALF_SIDE_PIXELS to half of it, so that the decoded original plus its reduced copy stay under
+# 300 MB even as RGBA (4 bytes a pixel): a 12 MP phone photo keeps every pixel.
+REDUCE_HARD_PIXELS: Final = 16_000_000
+HALF_SIDE_PIXELS: Final = 40_000_000
 # Pixels of one strip when a large image is shrunk before conversion (see _reduce).
 STRIP_PIXELS: Final = 2_000_000
 JPEG_QUALITY: Final = 90
@@ -125,6 +130,11 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = 
     image = open_image(data)
     original_size = _upright_size(image)
     floor = min(min_side or work_side, work_side)
+    pixels = image.size[0] * image.size[1]
+    if pixels > HALF_SIDE_PIXELS:
+        # As _reduce does for other formats; and a progressive JPEG decoded whole would hold every
+        # DCT coefficient of the full image (430 MB for 64 MP).
+        floor = min(floor, work_side // 2)
     if image.format in ("JPEG", "MPO"):
         width, height = image.size
         long_side = max(width, height)
@@ -171,6 +181,13 @@ def _reduce(image: Image.Image, work_side: int) -> Image.Image:
     copies a whole RGBA image to premultiplied alpha first, doubling the peak.
     """
     factor = max(image.size) // (2 * work_side)
+    pixels = image.size[0] * image.size[1]
+    if pixels > REDUCE_HARD_PIXELS:
+        # A very large image goes straight to <= work_side (half of it above HALF_SIDE_PIXELS) by a
+        # whole factor: converting or resizing it whole first would hold several full-size copies
+        # (an 8000x8000 RGBA PNG peaked at 1.5 GB that way with a 4096 px work side).
+        target = work_side // 2 if pixels > HALF_SIDE_PIXELS else work_side
+        factor = max(factor, -(-max(image.size) // target))
     if factor < 2:
         return image
     width, height = image.size
@@ -236,7 +253,12 @@ def normalise_upload(data: bytes, max_side: int = UPLOAD_SIDE) -> NormalisedUplo
     out = io.BytesIO()
     # A fresh image from raw pixels: no EXIF, ICC, XMP or comments can survive the re-encode.
     Image.fromarray(decoded.pixels, "RGB").save(out, "JPEG", quality=JPEG_QUALITY)
-    return NormalisedUpload(out.getvalue(), decoded.original_size)
+    large = decoded.pixels.size >= 3 * TRIM_AFTER_PIXELS
+    upload = NormalisedUpload(out.getvalue(), decoded.original_size)
+    del decoded, out
+    if large:
+        release_memory()  # the decoded pixels (up to 4096 px a side) are garbage now
+    return upload
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -249,9 +271,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        # Pasted through its alpha onto white: one RGB copy and the alpha channel, where an
+        # RGBA composite would hold three 4-byte copies of a photo that may be 16 MP.
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+        return background
     if image.mode != "RGB":
         return image.convert("RGB")
     return image

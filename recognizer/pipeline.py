@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
-from recognizer.faces import FRAME_BOX_WIDTH, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
+from recognizer.faces import FRAME_BOX_WIDTH, GROUP_SPAN, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
 from recognizer.group import GroupReading, group_reading
 from recognizer.images import WORK_SIDE, decode_image
 from recognizer.recipe import ServingRecipe, model_version, read_metadata
@@ -85,17 +85,21 @@ class Recognizer:
     """A loaded emotion model plus the face pipeline around it; build once per process."""
 
     def __init__(self, classifier: Classifier, model_name: str, model_version: str,
-                 recipe: ServingRecipe | None = None, min_face: int = MIN_FACE_SIZE) -> None:
+                 recipe: ServingRecipe | None = None, min_face: int = MIN_FACE_SIZE,
+                 group_span: float | None = GROUP_SPAN) -> None:
         self.classifier = classifier
         # The smallest face read (its FER2013 frame, photo pixels). Detection cost grows as the
         # square of 1/min_face: 48 reaches every face the model can read; 96 costs about 1/4.
         self.min_face = max(MIN_FACE_SIZE, min_face)
+        # Faces smaller than 1/group_span of the largest found are not looked for (None: all are).
+        self.group_span = group_span
         self.model_name = model_name
         self.model_version = model_version
         self.recipe = recipe or ServingRecipe()
 
     @classmethod
-    def from_path(cls, path: Path | str, num_threads: int, min_face: int = MIN_FACE_SIZE) -> "Recognizer":
+    def from_path(cls, path: Path | str, num_threads: int, min_face: int = MIN_FACE_SIZE,
+                  group_span: float | None = GROUP_SPAN) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
         Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
@@ -105,7 +109,8 @@ class Recognizer:
         path = Path(path)
         classifier = load_classifier(path, num_threads)
         return cls(classifier, model_name=path.stem, model_version=model_version(path),
-                   recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face)
+                   recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face,
+                   group_span=group_span)
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -123,7 +128,7 @@ class Recognizer:
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
         # were scaled to 4096 px by normalise_upload), so the 48 px floor is judged in them: a face
         # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
-        for face in detect_faces(decoded.pixels, min_face=self.min_face):
+        for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             frame = face.box.w / FRAME_BOX_WIDTH

@@ -180,3 +180,16 @@ def test_quality_gate_refuses_landmarks_out_of_place() -> None:
     assert face_quality(image, upside_down) and face_quality(image, squeezed)
     # An unsure detection on a blank image does not survive the second look.
     assert face_quality(image, DetectedFace(box, 70, good.landmarks)) is not None
+
+
+def test_group_span_skips_faces_far_smaller_than_the_largest_unless_exhaustive() -> None:
+    # A 600 px face and a 70 px one (under 1/3 of it) in a 1600x1000 photo.
+    face = fer_face(3)
+    image = _rgb(photo([(face, (100, 200), 600), (face, (1300, 450), 70)], size=(1600, 1000)))
+    exhaustive = detect_faces(image, group_span=None)
+    assert len(exhaustive) == 2 and exhaustive[1].box.w < 100
+    spanned = detect_faces(image, group_span=3.0)
+    assert len(spanned) == 1 and spanned[0].box.w > 300
+    # A face within the span is still found: 600 px and 300 px.
+    near = _rgb(photo([(face, (100, 200), 600), (face, (1000, 300), 300)], size=(1600, 1000)))
+    assert len(detect_faces(near, group_span=3.0)) == 2

@@ -23,6 +23,7 @@ from recognizer.images import (
     MAX_ASPECT_RATIO,
     MAX_PIXELS,
     MAX_PIXELS_BY_FORMAT,
+    REDUCE_HARD_PIXELS,
     decode_image,
     normalise_upload,
     release_memory,
@@ -48,9 +49,9 @@ print(f"{status('VmHWM') - start:.0f} {status('VmRSS') - start:.0f} {upload.orig
 """
 
 
-def largest(fmt: str, mode: str, **params: object) -> bytes:
+def largest(fmt: str, mode: str, pixels: int | None = None, **params: object) -> bytes:
     """A flat image of ``mode`` with as many pixels as ``fmt`` may have (the cap is what matters)."""
-    side = math.isqrt(MAX_PIXELS_BY_FORMAT.get(fmt, MAX_PIXELS))
+    side = math.isqrt(pixels or MAX_PIXELS_BY_FORMAT.get(fmt, MAX_PIXELS))
     fill = {"RGBA": (120, 130, 140, 128), "RGB": (120, 130, 140)}[mode]
     out = io.BytesIO()
     Image.new(mode, (side, side), fill).save(out, fmt, **params)
@@ -76,6 +77,8 @@ WORST_CASES = {
     "png_rgba": ("PNG", "RGBA", {}),
     "jpeg_progressive": ("JPEG", "RGB", {"quality": 80, "progressive": True}),
     "webp_rgba": ("WEBP", "RGBA", {"lossless": True}),
+    # Just under the size above which images are reduced by a whole factor: converted whole.
+    "png_rgba_16mp": ("PNG", "RGBA", {"pixels": REDUCE_HARD_PIXELS}),
 }
 
 

@@ -231,8 +231,8 @@ def test_face_judged_by_its_size_in_the_photo_not_in_a_reduced_copy(recognizer: 
 
 
 def test_a_larger_minimum_face_reads_only_larger_faces(plan_models: dict[str, Path]) -> None:
-    fast = Recognizer.from_path(plan_models["tflite"], min_face=96)
-    assert fast.min_face == 96 and Recognizer.from_path(plan_models["tflite"], min_face=20).min_face == 48
+    fast = Recognizer.from_path(plan_models["tflite"], num_threads=1, min_face=96)
+    assert fast.min_face == 96 and Recognizer.from_path(plan_models["tflite"], num_threads=1, min_face=20).min_face == 48
     data = encode(photo([(fer_face(3), (100, 100), 200), (fer_face(4), (500, 150), 72)], size=(1280, 960)), quality=92)
     result = fast.analyse(data)
     assert len(result.faces) == 1 and result.faces[0].box[0] < 400
