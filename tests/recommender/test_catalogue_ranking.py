@@ -252,7 +252,11 @@ def test_reasons_stay_distinct_when_two_playlists_have_the_same_tags(seeded: Ses
     seeded.commit()
     recs = recommend(seeded, "Angry", "calm", limit=6)
     assert len({r.reason for r in recs}) == 6
-    assert sum(r.reason.startswith(f"{r.name}: ") for r in recs) >= 5  # told apart by name
+    # Without the names the reasons would repeat (a stand-in card from another strategy may read
+    # differently); every repeat is told apart by the playlist's name.
+    unnamed = [r.reason.split(": ", 1)[1] if r.reason.startswith(f"{r.name}: ") else r.reason for r in recs]
+    assert len(set(unnamed)) < 6
+    assert sum(r.reason.startswith(f"{r.name}: ") for r in recs) >= 6 - len(set(unnamed))
 
 
 def test_repeat_visits_vary_and_never_repeat_a_playlist(seeded: Session) -> None:
