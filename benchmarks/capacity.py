@@ -17,16 +17,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from benchmarks.end_to_end import REPO, Service, client, free_port, one_analysis, postgres_database
+from benchmarks.end_to_end import REPO, Service, drive, free_port, postgres_database
 from benchmarks.recognizer import face_photo
 from emotune.cli.children import process_stats
 from recognizer.models import find_default_model
@@ -77,24 +74,6 @@ def delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
-def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float) -> list[tuple[float, Any, Any]]:
-    """``total`` analyses by ``concurrency`` clients at once; returns (latency, body, error) per analysis."""
-    results: list[tuple[float, Any, Any]] = []
-    lock = threading.Lock()
-    shares = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
-
-    def drive(count: int) -> None:
-        session, headers = client(base_url)
-        for _ in range(count):
-            outcome = one_analysis(base_url, session, headers, photo, poll_s)
-            with lock:
-                results.append(outcome)
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(drive, [share for share in shares if share]))
-    return results
-
-
 def main() -> None:
     """Start the stack, ramp the concurrency, optionally soak, stop everything."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,7 +120,7 @@ def main() -> None:
             base_url = f"http://127.0.0.1:{port}"
             photo = face_photo((1280, 960), face_side=480)
             # Warm-up: every pool process loads its model on its first analysis.
-            run_level(base_url, photo, args.worker_concurrency * 2, args.worker_concurrency * 6, args.poll_ms / 1000)
+            drive(base_url, photo, args.worker_concurrency * 2, args.worker_concurrency * 6, args.poll_ms / 1000)
             load = os.getloadavg()
             print(f"model {model.name} | gunicorn {args.web_workers}x8 threads | celery prefork x{args.worker_concurrency} "
                   f"(LiteRT 1 thread) | PostgreSQL + Redis | 1280x960 JPEG, one face | load before {load[0]:.2f} | "
@@ -156,7 +135,7 @@ def main() -> None:
                     ("web", session_pids(web.process.pid)), ("worker", session_pids(worker.process.pid)),
                     ("db", database_pids(database)))}
                 started = time.perf_counter()
-                results = run_level(base_url, photo, concurrency, max(args.per_level, concurrency * 4), args.poll_ms / 1000)
+                results = drive(base_url, photo, concurrency, max(args.per_level, concurrency * 4), args.poll_ms / 1000)
                 elapsed = time.perf_counter() - started
                 after = {"web": cpu_ms(session_pids(web.process.pid)), "worker": cpu_ms(session_pids(worker.process.pid)),
                          "db": cpu_ms(database_pids(database))}
@@ -178,7 +157,7 @@ def main() -> None:
             if args.soak:
                 pool = pool_children(worker.process.pid)
                 memory_before = [rss_mb(pid) for pid in pool]
-                results = run_level(base_url, photo, 8, args.soak, args.poll_ms / 1000)
+                results = drive(base_url, photo, 8, args.soak, args.poll_ms / 1000)
                 errors = [error for _, _, error in results if error is not None]
                 growth = ", ".join(f"{rss_mb(pid) - before_mb:+.1f}" for pid, before_mb in zip(pool, memory_before))
                 print(f"soak: {len(results)} analyses at concurrency 8, errors {len(errors)}; "

@@ -146,23 +146,30 @@ def one_analysis(base_url: str, session: requests.Session, headers: dict[str, st
 TARGETS = {False: "p50 <= 80 ms", True: "p50 <= 250 ms, p95 <= 400 ms"}
 
 
-def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float, embedded: bool = False,
-              warm_up: bool = False) -> None:
-    """Run ``total`` analyses with ``concurrency`` clients at once and print the figures."""
+def drive(base_url: str, photo: bytes, concurrency: int, total: int,
+          poll_s: float) -> list[tuple[float, dict[str, Any] | None, str | None]]:
+    """``total`` analyses by ``concurrency`` clients at once: (latency s, final body, error) each."""
     results: list[tuple[float, dict[str, Any] | None, str | None]] = []
     lock = threading.Lock()
-    per_client = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+    shares = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
 
-    def worker(count: int) -> None:
+    def one_client(count: int) -> None:
         session, headers = client(base_url)
         for _ in range(count):
             outcome = one_analysis(base_url, session, headers, photo, poll_s)
             with lock:
                 results.append(outcome)
 
-    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(worker, per_client))
+        list(pool.map(one_client, [share for share in shares if share]))
+    return results
+
+
+def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s: float, embedded: bool = False,
+              warm_up: bool = False) -> None:
+    """Run ``total`` analyses with ``concurrency`` clients at once and print the figures."""
+    started = time.perf_counter()
+    results = drive(base_url, photo, concurrency, total, poll_s)
     elapsed = time.perf_counter() - started
     latencies = [latency * 1000 for latency, _, error in results if error is None]
     errors = [error for _, _, error in results if error is not None]
