@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 import os
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+
+from emotune.extensions import sqlite_pragmas
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +32,7 @@ def _engine(url: str) -> Engine:
     key = (os.getpid(), url)
     if key not in _engines:
         engine = create_engine(url, connect_args={"timeout": 5})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA secure_delete = ON")
-            cursor.execute("PRAGMA journal_mode = MEMORY")
-            cursor.close()
-
+        sqlite_pragmas(engine, "secure_delete = ON", "journal_mode = MEMORY")
         _engines[key] = engine
     return _engines[key]
 

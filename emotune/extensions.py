@@ -54,11 +54,16 @@ def use_sqlite_wal(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return False
 
-    @event.listens_for(engine, "connect")
-    def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
+    sqlite_pragmas(engine, "journal_mode = WAL", "synchronous = NORMAL")
     return True
+
+
+def sqlite_pragmas(engine: Engine, *pragmas: str) -> None:
+    """Run ``PRAGMA <each>`` on every new DBAPI connection of the SQLite ``engine``."""
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from recognizer.emotions import EMOTIONS
 
@@ -66,3 +66,19 @@ def assert_face_result(page: Page) -> None:
     assert first.get_by_role("link", name="in Spotify").get_attribute("href").startswith(
         "https://open.spotify.com/playlist/"
     )
+
+
+def upload_holding_first_poll(page: Page, data: bytes) -> list[Route]:
+    """Upload ``data`` and hold the page's first status poll, so the working state stays on screen.
+
+    Returns the held route (continue it to let the result through); fails if the page never polls.
+    """
+    held: list[Route] = []
+    page.route("**/api/analyses/*", lambda route: held.append(route) if not held else route.continue_())
+    upload(page, data)
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page did not poll the analysis status"
+    return held

@@ -3,24 +3,16 @@ visible focus, and a layout that works from phone to desktop width."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser import photos
-from tests.browser.flows import open_app, upload, wait_for_result
+from tests.browser.flows import open_app, upload, upload_holding_first_poll, wait_for_result
 
 
 def test_progress_state_is_announced_and_accessible(page: Page, check_a11y) -> None:
     open_app(page)
-    held: list[Route] = []
     # Hold the first status poll so the in-progress state stays on screen while axe looks at it.
-    page.route("**/api/analyses/*", lambda route: held.append(route) if not held else route.continue_())
-    with page.expect_request(lambda r: r.method == "GET" and "/api/analyses/" in r.url):
-        upload(page, photos.jpeg_bytes(photos.face_photo()))
-    for _ in range(50):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held, "the page did not poll the analysis status"
+    held = upload_holding_first_poll(page, photos.jpeg_bytes(photos.face_photo()))
     expect(page.get_by_role("heading", name="Working on it")).to_be_visible()
     expect(page.locator("#progress").get_by_role("status")).to_have_text("Sending your photo…")
     check_a11y(page, "analysis in progress")

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser import photos
 from tests.browser.conftest import _context_and_page, _finish
-from tests.browser.flows import open_app, upload, wait_for_result
+from tests.browser.flows import open_app, upload, upload_holding_first_poll, wait_for_result
 from tests.browser.stack import REPO_ROOT, Stack
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -224,15 +224,8 @@ def test_photo_shows_at_once_then_result_in_place(ui: Page, mode: Mode, check_a1
     page = ui
     page.add_init_script(f"({NO_CAMERA})()")
     open_app(page)
-    held: list[Route] = []
     # Hold the first status poll so the "working" state stays on screen for the checks.
-    page.route("**/api/analyses/*", lambda route: held.append(route) if not held else route.continue_())
-    upload(page, photos.jpeg_bytes(photos.face_photo()))
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the page did not poll the analysis"
+    held = upload_holding_first_poll(page, photos.jpeg_bytes(photos.face_photo()))
     progress_photo = page.get_by_role("img", name="Your photo, being analysed")
     expect(progress_photo).to_be_visible()
     assert progress_photo.evaluate("i => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0")
