@@ -4,6 +4,11 @@ Augmented copies ("views") are made before the frozen part of the network, so th
 be computed once and cached. View 0 is the face as it is, view 1 its mirror image, further views a
 random rotation (+-10 degrees), scale (0.9-1.1) and shift (+-3 px), mirrored half of the time.
 
+Photometric degradation (:func:`degrade`, on by default for the random views since model 2): what
+phones and messaging apps do to a face: under- and over-exposure, flat or harsh contrast, blur,
+downscale-upscale and JPEG compression at low quality, each drawn with its own probability, so that
+the model learns faces as they arrive rather than as FER2013 stores them.
+
 Two stronger options, off by default because a full FER2013 run with both did not beat the shipped
 model (test 0.6684 against 0.6760, see ml/MODEL_CARD.md):
 
@@ -24,6 +29,13 @@ SCALE_RANGE = (0.9, 1.1)
 MAX_SHIFT_PX = 3.0
 ERASE_AREA = (0.02, 0.25)
 ERASE_ASPECT = (0.3, 3.3)
+# Degradation draws (probability, range). Ranges reach past the robustness benchmark's conditions
+# (brightness x0.5 and x1.5, blur sigma 1, JPEG quality 20) so those sit inside what was seen.
+BRIGHTNESS = (0.6, (0.4, 1.7))  # factor, drawn log-uniformly
+CONTRAST = (0.4, (0.6, 1.4))  # factor about the face's mean
+BLUR = (0.3, (0.4, 1.6))  # Gaussian sigma, pixels at 48x48
+RESAMPLE = (0.25, (0.35, 0.75))  # downscale factor, then back up
+JPEG_QUALITY = (0.4, (8, 60))
 
 
 def mirror(images: np.ndarray) -> np.ndarray:
@@ -31,13 +43,13 @@ def mirror(images: np.ndarray) -> np.ndarray:
     return images[:, :, ::-1].copy()
 
 
-def random_affine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One randomly rotated, scaled, shifted and possibly mirrored copy of a (H, W) face."""
+def random_affine(image: np.ndarray, rng: np.random.Generator, max_shift: float = MAX_SHIFT_PX) -> np.ndarray:
+    """One randomly rotated, scaled, shifted (up to ``max_shift`` px) and possibly mirrored copy of a (H, W) face."""
     height, width = image.shape
     angle = rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG)
     scale = rng.uniform(*SCALE_RANGE)
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
-    matrix[:, 2] += rng.uniform(-MAX_SHIFT_PX, MAX_SHIFT_PX, size=2)
+    matrix[:, 2] += rng.uniform(-max_shift, max_shift, size=2)
     out = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     return out[:, ::-1] if rng.random() < 0.5 else out
 
@@ -60,15 +72,51 @@ def random_erase(image: np.ndarray, rng: np.random.Generator, probability: float
     return out
 
 
-def make_views(images: np.ndarray, count: int, seed: int, erase_probability: float = 0.0) -> list[np.ndarray]:
+def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A (H, W) uint8 face as a phone might deliver it: each of exposure, contrast, blur, downscale and
+    JPEG compression applied with its own probability (``BRIGHTNESS`` ... ``JPEG_QUALITY``)."""
+    out = image.astype(np.float32)
+    if rng.random() < BRIGHTNESS[0]:
+        low, high = BRIGHTNESS[1]
+        out *= np.exp(rng.uniform(np.log(low), np.log(high)))
+    if rng.random() < CONTRAST[0]:
+        mean = out.mean()
+        out = (out - mean) * rng.uniform(*CONTRAST[1]) + mean
+    out = np.clip(out, 0, 255).round().astype(np.uint8)
+    if rng.random() < BLUR[0]:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(*BLUR[1]))
+    if rng.random() < RESAMPLE[0]:
+        height, width = out.shape
+        factor = rng.uniform(*RESAMPLE[1])
+        small = cv2.resize(out, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < JPEG_QUALITY[0]:
+        low, high = JPEG_QUALITY[1]
+        ok, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(low, high + 1))])
+        if ok:
+            out = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    return out
+
+
+def make_views(images: np.ndarray, count: int, seed: int, erase_probability: float = 0.0,
+               degrade_probability: float = 0.0, max_shift: float = MAX_SHIFT_PX) -> list[np.ndarray]:
     """``count`` augmented copies of a (N, H, W) uint8 batch: original, mirror, then random affine views.
 
-    With ``erase_probability`` > 0, that share of the random views is also randomly erased.
+    With ``erase_probability`` > 0, that share of the random views is also randomly erased; with
+    ``degrade_probability`` > 0, that share is also degraded (:func:`degrade`).
     """
     views = [images, mirror(images)][:count]
     rng = np.random.default_rng(seed)
+
+    def random_view(image: np.ndarray) -> np.ndarray:
+        out = random_affine(image, rng, max_shift)
+        # No draw at probability 0, so the views stay exactly those of runs made before degradation existed.
+        if degrade_probability > 0 and rng.random() < degrade_probability:
+            out = degrade(out, rng)
+        return random_erase(out, rng, erase_probability)
+
     while len(views) < count:
-        views.append(np.stack([random_erase(random_affine(image, rng), rng, erase_probability) for image in images]))
+        views.append(np.stack([random_view(image) for image in images]))
     return views
 
 
@@ -84,3 +132,9 @@ def shift_feature_maps(maps: np.ndarray, rng: np.random.Generator, max_cells: in
     height, width = maps.shape[1:3]
     offsets = rng.integers(0, 2 * max_cells + 1, size=(len(maps), 2))
     return np.stack([padded[i, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(offsets)])
+
+
+def settings() -> dict[str, object]:
+    """The module's augmentation constants, for keying cached features and for the metadata."""
+    return {"rotation": MAX_ROTATION_DEG, "scale": SCALE_RANGE, "erase": (ERASE_AREA, ERASE_ASPECT),
+            "brightness": BRIGHTNESS, "contrast": CONTRAST, "blur": BLUR, "resample": RESAMPLE, "jpeg": JPEG_QUALITY}

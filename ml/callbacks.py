@@ -1,6 +1,7 @@
 """Keras callbacks of the training run: the plan's schedule plus terminal progress and a time budget."""
 
 import time
+from pathlib import Path
 
 import keras
 from tqdm import tqdm
@@ -51,14 +52,19 @@ class TimeBudget(keras.callbacks.Callback):
             print(f"Time budget of {self.seconds / 60:.0f} min reached after epoch {epoch + 1}: stopping.")
 
 
-def plan_callbacks(history_csv: str) -> list[keras.callbacks.Callback]:
-    """EarlyStopping(patience=6, best weights restored), ReduceLROnPlateau(patience=3), per-epoch CSV log."""
-    return [
+def plan_callbacks(history_csv: str, backup_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+    """EarlyStopping(patience=6, best weights restored), ReduceLROnPlateau(patience=3), per-epoch CSV log.
+
+    With ``backup_dir``, Keras's BackupAndRestore saves the run after every epoch, and a rerun of the
+    same settings resumes from the last finished epoch instead of starting again.
+    """
+    backup = [keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []
+    return [*backup,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=EARLY_STOPPING_PATIENCE,
                                       restore_best_weights=True, verbose=1),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", mode="min", patience=REDUCE_LR_PATIENCE,
                                           factor=REDUCE_LR_FACTOR, min_lr=MIN_LEARNING_RATE, verbose=1),
-        keras.callbacks.CSVLogger(history_csv),
+        keras.callbacks.CSVLogger(history_csv, append=backup_dir is not None),
     ]
 
 

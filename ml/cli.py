@@ -34,6 +34,15 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
 @click.option("--erase-probability", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of the random views that also get a random rectangle replaced by noise (random erasing; "
                    "0.5 with --feature-shift 1 did not beat the shipped model, see ml/MODEL_CARD.md).")
+@click.option("--degrade-probability", default=0.8, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of the random views also degraded as phones do (exposure, contrast, blur, downscale, JPEG); "
+                   "0: the plan's views alone.")
+@click.option("--max-shift", "max_shift_px", default=5.0, show_default=True, type=click.FloatRange(0, 12),
+              help="Largest random shift of the random views, in pixels of the 48x48 face.")
+@click.option("--cache-dir", default=Path("ml/cache"), show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the frozen part's outputs and epoch checkpoints are kept, keyed by data and settings, so an "
+                   "interrupted or repeated run resumes; --no-cache keeps them in memory only.")
+@click.option("--no-cache", is_flag=True, help="Do not keep features or checkpoints on disk.")
 @click.option("--feature-shift", default=0, show_default=True, type=click.IntRange(0, 3),
               help="Cells (16 px of the 224x224 input) by which cached feature maps are randomly moved each epoch; 0: off.")
 @click.option("--batchnorm", type=click.Choice(["batch", "moving"]), default="batch", show_default=True,
@@ -46,7 +55,8 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
 @click.option("--limit-per-class", default=None, type=click.IntRange(1), help="Use at most N images per class (quick runs).")
 def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
                 val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
-                views: int, erase_probability: float, feature_shift: int, batchnorm: str, threads: int,
+                views: int, erase_probability: float, degrade_probability: float, max_shift_px: float,
+                cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
                 time_budget: float | None, limit_per_class: int | None) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
     from ml.datasets import DatasetError
@@ -57,6 +67,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          learning_rate=learning_rate, val_fraction=val_fraction, seed=seed,
                          base_weights=str(base_weights) if base_weights else None, pretrained=not no_pretrained,
                          output_dir=output_dir, views=views, erase_probability=erase_probability,
+                         degrade_probability=degrade_probability, max_shift_px=max_shift_px,
+                         cache_dir=None if no_cache else cache_dir,
                          feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class)
     try:
@@ -109,6 +121,41 @@ def tune_serving(model_path: Path, data_dir: Path, threads: int) -> None:
         raise click.ClickException(str(error)) from error
 
 
+@click.command("assemble-ensemble")
+@click.option("--member", "members", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A trained plan model (.h5 with its metadata JSON beside it); repeat for each head.")
+@click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The dataset the members were trained on (serving is decided on its validation split).")
+@click.option("--output", "output_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the ensemble's .h5 goes (default: the next free mobilenetv2_<dataset>_<n>.h5 beside member 1).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1), help="CPU threads for LiteRT.")
+def assemble_ensemble(members: tuple[Path, ...], data_dir: Path, output_path: Path | None, threads: int) -> None:
+    """Join plan models that share the frozen trunk into one model averaging their heads, then decide its
+    serving (prior, temperature, bands) on the validation split and report it on the test split."""
+    from ml.datasets import DatasetError, load_split
+    from ml.ensemble import TrunkMismatch, build_files
+    from ml.serving import tune_serving as tune
+    from ml.train import load_metadata, next_model_path
+
+    if len(members) < 2:
+        raise click.ClickException("An ensemble needs two or more --member models.")
+    splits = {(m["dataset"]["fingerprint_train"], m["hyperparameters"]["seed"], m["hyperparameters"]["val_fraction"],
+               m["hyperparameters"].get("limit_per_class")) for m in map(load_metadata, members)}
+    if len(splits) != 1:
+        raise click.ClickException("The members were trained on different data or validation splits (dataset, --seed, "
+                                   "--val-fraction): an ensemble's serving is decided on a validation split none of "
+                                   "them learnt from, so train every member on the same data with the same split.")
+    meta = load_metadata(members[0])
+    output = output_path or next_model_path(members[0].parent, meta["dataset"]["name"])
+    try:
+        faces = load_split(data_dir, "test", meta["dataset"]["name"]).images[:64]
+        build_files(list(members), output, faces)
+        tune(output.with_suffix(".tflite"), data_dir, threads)
+    except (DatasetError, TrunkMismatch) as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command("benchmark-training")
 @click.option("--data-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Dataset folder.")
 @click.option("--images", default=1024, show_default=True, type=click.IntRange(64),
@@ -141,6 +188,7 @@ main.add_command(train_model)
 main.add_command(evaluate_model)
 main.add_command(benchmark_training)
 main.add_command(tune_serving)
+main.add_command(assemble_ensemble)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,8 +6,11 @@ through LiteRT, which is several times faster than TensorFlow here, and only the
 runs each epoch.
 """
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -53,3 +56,53 @@ class FrozenFeatures:
     def close(self) -> None:
         """Delete the temporary export."""
         self._tmp.cleanup()
+
+
+@dataclass(frozen=True)
+class FeatureCache:
+    """Frozen-part outputs kept on disk between runs, in a folder named by everything they depend on.
+
+    The key hashes the dataset's fingerprint, the base weights, the frozen depth, the split and the
+    augmentation settings, so a change to any of them computes afresh, while a rerun (or a second
+    head) with the same ones loads the arrays instead of spending ~25 minutes in the frozen part.
+    """
+
+    root: Path
+    key: str
+
+    @classmethod
+    def for_run(cls, cache_dir: Path | None, settings: dict[str, object]) -> "FeatureCache | None":
+        """The cache for these settings under ``cache_dir``; None when caching on disk is off."""
+        if cache_dir is None:
+            return None
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        root = Path(cache_dir) / key
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True, default=str))
+        return cls(root, key)
+
+    def path(self, name: str) -> Path:
+        """Where the array ``name`` lives."""
+        return self.root / f"{name}.npy"
+
+    def backup_dir(self, run: str) -> Path:
+        """Where Keras's BackupAndRestore keeps the epoch checkpoints of the run ``run``."""
+        return self.root / f"backup-{run}"
+
+
+def cached(cache: FeatureCache | None, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """The array ``name`` from ``cache``, computed (and stored) when it is not there yet.
+
+    It is written to a temporary name and renamed, so an interrupted run never leaves half an array
+    that a later run would take for a whole one.
+    """
+    if cache is None:
+        return compute()
+    path = cache.path(name)
+    if path.exists():
+        return np.load(path)
+    array = compute()
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, array)
+    partial.replace(path)
+    return array

@@ -26,7 +26,7 @@ from ml import augment, callbacks, metadata, serving
 from ml.datasets import DatasetError, limit_classes, load_split
 from ml.evaluate import predict_faces, served_metrics
 from ml.export import export_tflite
-from ml.features import FrozenFeatures
+from ml.features import FeatureCache, FrozenFeatures, cached
 from ml.fused_batchnorm import fused_batchnorm
 from ml.model import build_model, compile_model
 from ml.report import compute_metrics, print_metrics, write_report
@@ -51,11 +51,15 @@ class TrainConfig:
     output_dir: Path = Path("ml/models")
     views: int = 4
     erase_probability: float = 0.0
+    degrade_probability: float = 0.8
+    max_shift_px: float = 5.0
     feature_shift: int = 0
     batchnorm_inference: bool = False
     threads: int = 2
     time_budget_minutes: float | None = None
     limit_per_class: int | None = None
+    cache_dir: Path | None = None
+    feature_cache_key: str | None = None
 
 
 @dataclass
@@ -148,13 +152,22 @@ def train(config: TrainConfig) -> TrainResult:
                   f"{plan.base_layer_count - plan.frozen_count} trainable (from {plan.model.layers[plan.frozen_count].name})")
 
     cache_started = time.monotonic()
+    cache = FeatureCache.for_run(config.cache_dir, {
+        "dataset": full_train.fingerprint, "weights": str(weights), "frozen_layers": plan.frozen_count,
+        "val_fraction": config.val_fraction, "seed": config.seed, "views": config.views,
+        "erase_probability": config.erase_probability, "degrade_probability": config.degrade_probability,
+        "max_shift_px": config.max_shift_px, "augment": augment.settings()})
+    config.feature_cache_key = cache.key if cache else None
+    shape = (len(x_train), *plan.boundary_layer.output.shape[1:])
+    train_features = np.empty((config.views, *shape), dtype=np.float16)
     frozen = FrozenFeatures(plan.frozen_part(), config.threads)
-    views = augment.make_views(x_train, config.views, config.seed, config.erase_probability)
-    train_features = np.empty((config.views, len(x_train), *plan.boundary_layer.output.shape[1:]), dtype=np.float16)
+    views = augment.make_views(x_train, config.views, config.seed, config.erase_probability,
+                               config.degrade_probability, config.max_shift_px)
     for index, view in enumerate(views):
-        train_features[index] = frozen.compute(view, label=f"caching view {index + 1}/{config.views}")
+        label = f"caching view {index + 1}/{config.views}"
+        train_features[index] = cached(cache, f"view{index}", lambda: frozen.compute(view, label=label))
     del views
-    val_features = frozen.compute(x_val, label="caching validation").astype(np.float32)
+    val_features = cached(cache, "validation", lambda: frozen.compute(x_val, label="caching validation")).astype(np.float32)
     frozen.close()
     cache_seconds = time.monotonic() - cache_started
     console.print(f"frozen-part features cached in {cache_seconds:.0f} s ({train_features.nbytes / 2**30:.2f} GiB)")
@@ -174,7 +187,8 @@ def train(config: TrainConfig) -> TrainResult:
             validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
             epochs=config.epochs,
             class_weight=class_weights,
-            callbacks=[*callbacks.plan_callbacks(str(history_csv)), budget, callbacks.EpochProgress(config.epochs)],
+            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(stem) if cache else None),
+                       budget, callbacks.EpochProgress(config.epochs)],
             verbose=2,
         )
     fit_seconds = time.monotonic() - fit_started

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -123,13 +124,60 @@ def test_cached_views_draw_one_cached_view_per_image_and_shift_it() -> None:
     assert not np.array_equal(xs, x)
 
 
-def test_default_augmentation_is_the_shipped_models_recipe() -> None:
-    """Four views, no erasing, no feature shift: the CLI and the library agree (see ml/MODEL_CARD.md)."""
+def test_default_augmentation_is_the_second_generation_recipe() -> None:
+    """Four views, random views degraded 80% of the time and shifted up to 5 px, no erasing, no feature
+    shift: the CLI and the library agree (see ml/MODEL_CARD.md)."""
     defaults = {p.name: p.default for p in train_model.params}
     config = TrainConfig(data_dir=Path("."))
     assert defaults["views"] == config.views == 4
     assert defaults["erase_probability"] == config.erase_probability == 0.0
     assert defaults["feature_shift"] == config.feature_shift == 0
+    assert defaults["degrade_probability"] == config.degrade_probability == 0.8
+    assert defaults["max_shift_px"] == config.max_shift_px == 5.0
+
+
+def sharpness(face: np.ndarray) -> float:
+    """Variance of the Laplacian: falls when detail is blurred or lost."""
+    return float(cv2.Laplacian(face.astype(np.float64), cv2.CV_64F).var())
+
+
+@pytest.mark.parametrize("only", ["BRIGHTNESS", "CONTRAST", "BLUR", "RESAMPLE", "JPEG_QUALITY"])
+def test_each_degradation_does_what_it_says(faces: np.ndarray, only: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BRIGHTNESS", "CONTRAST", "BLUR", "RESAMPLE", "JPEG_QUALITY"):
+        probability, bounds = getattr(augment, name)
+        if name == only == "CONTRAST":
+            bounds = (1.3, 1.4)  # a factor near 1 would change nothing to check
+        monkeypatch.setattr(augment, name, (1.0 if name == only else 0.0, bounds))
+    rng = np.random.default_rng(4)
+    for face in faces:
+        out = augment.degrade(face, rng)
+        assert out.shape == face.shape and out.dtype == np.uint8 and not np.array_equal(out, face)
+        if only == "BRIGHTNESS":
+            ratio = out.mean() / face.mean()
+            assert augment.BRIGHTNESS[1][0] - 0.05 <= ratio <= augment.BRIGHTNESS[1][1] + 0.05
+            assert abs(np.corrcoef(out.ravel(), face.ravel())[0, 1]) > 0.9  # the same face, only lit differently
+        elif only == "CONTRAST":
+            assert abs(out.mean() - face.mean()) < 12 and out.std() > face.std() * 1.1
+        elif only in ("BLUR", "RESAMPLE"):
+            assert sharpness(out) < sharpness(face)
+        else:  # JPEG at quality 8-60: close to the face, with block artefacts
+            assert np.abs(out.astype(int) - face).mean() < 20
+
+
+def test_degradation_is_drawn_per_view_and_spares_the_original_and_mirror(faces: np.ndarray) -> None:
+    plain = augment.make_views(faces, 4, seed=9)
+    degraded = augment.make_views(faces, 4, seed=9, degrade_probability=1.0)
+    np.testing.assert_array_equal(degraded[0], plain[0])
+    np.testing.assert_array_equal(degraded[1], plain[1])
+    assert not np.array_equal(degraded[2], plain[2]) and not np.array_equal(degraded[3], plain[3])
+    again = augment.make_views(faces, 4, seed=9, degrade_probability=1.0)
+    np.testing.assert_array_equal(again[3], degraded[3])
+
+
+def test_shift_range_is_a_parameter(faces: np.ndarray) -> None:
+    still = augment.random_affine(faces[0], np.random.default_rng(2), max_shift=0.0)
+    moved = augment.random_affine(faces[0], np.random.default_rng(2), max_shift=8.0)
+    assert not np.array_equal(still, moved)
 
 
 def test_views_without_erasing_are_affine_copies_only(faces: np.ndarray) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.parametrize("command", ["train-model", "evaluate-model", "benchmark-training", "tune-serving"])
+@pytest.mark.parametrize("command", ["train-model", "evaluate-model", "benchmark-training", "tune-serving",
+                                     "assemble-ensemble"])
 def test_model_commands_need_no_app_configuration(command: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env.update(FLASK_APP="emotune", EMOTUNE_INSTANCE_PATH=str(tmp_path / "instance"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ml.cli import evaluate_model, train_model, tune_serving
+from ml.cli import assemble_ensemble, evaluate_model, train_model, tune_serving
 from ml.datasets import load_split
 from ml.evaluate import predict_faces
 from recognizer.recipe import ServingRecipe
@@ -22,12 +22,63 @@ def trained(tmp_path_factory: pytest.TempPathFactory, fer2013_root: Path, imagen
 
     root = copy_small_folders(fer2013_root, tmp_path_factory.mktemp("data") / "fer2013", per_class=8)
     out = tmp_path_factory.mktemp("models")
+    cache = tmp_path_factory.mktemp("cache")
     result = CliRunner().invoke(train_model, ["--data-dir", str(root), "--base-weights", str(imagenet_weights),
                                               "--epochs", "1", "--views", "3", "--val-fraction", "0.25",
                                               "--erase-probability", "0.5", "--feature-shift", "1",
-                                              "--output-dir", str(out)])
+                                              "--output-dir", str(out), "--cache-dir", str(cache)])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def ensemble(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second member (no degradation, other views) trained into a copy of ``trained``, then both assembled."""
+    data = next(trained.parent.glob("data*/fer2013"))
+    out = tmp_path_factory.mktemp("ensemble")
+    for path in trained.glob("mobilenetv2_fer2013_1*"):
+        (out / path.name).write_bytes(path.read_bytes())
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "2", "--val-fraction", "0.25",
+                                              "--degrade-probability", "0", "--output-dir", str(out), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    members = [out / "mobilenetv2_fer2013_1.h5", out / "mobilenetv2_fer2013_2.h5"]
+    result = CliRunner().invoke(assemble_ensemble, ["--data-dir", str(data), *(arg for m in members for arg in ("--member", str(m)))])
+    assert result.exit_code == 0, result.output
+    return out / "mobilenetv2_fer2013_3.tflite"
+
+
+def test_ensemble_is_one_model_with_its_own_serving_and_report(ensemble: Path, trained: Path) -> None:
+    meta = json.loads(ensemble.with_suffix(".json").read_text())
+    assert meta["name"] == "mobilenetv2_fer2013_3" and meta["architecture"]["ensemble"]["heads"] == 2
+    assert [m["name"] for m in meta["members"]] == ["mobilenetv2_fer2013_1", "mobilenetv2_fer2013_2"]
+    assert meta["export_agreement"]["max_abs_probability_difference"] <= 1e-4
+    recipe = ServingRecipe.for_model(ensemble)  # checks the recorded hash against the file
+    assert recipe.temperature == meta["serving"]["temperature"]["value"] > 0 and recipe.bands is not None
+    assert np.asarray(meta["metrics"]["test"]["confusion_matrix"]).sum() == 56 and "ece" in meta["metrics"]["test"]
+    assert (ensemble.parent / "mobilenetv2_fer2013_3_reliability.png").is_file()
+
+
+def test_ensemble_averages_its_members_through_litert(ensemble: Path, fer2013_root: Path) -> None:
+    faces = load_split(fer2013_root.parent / "fer2013", "test").images[:: 3589 // 16][:16]
+    plain = ServingRecipe(mirror=False)
+    members = [predict_faces(ensemble.with_name(f"mobilenetv2_fer2013_{n}.tflite"), faces, plain) for n in (1, 2)]
+    joined = predict_faces(ensemble, faces, plain)
+    assert np.abs(joined - (members[0] + members[1]) / 2).max() <= 1e-4
+    assert np.abs(joined - predict_faces(ensemble.with_suffix(".h5"), faces, plain)).max() <= 1e-4
+
+
+def test_ensemble_refuses_members_with_other_splits(trained: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    for path in trained.glob("mobilenetv2_fer2013_1*"):
+        (tmp_path / path.name.replace("_1", "_7")).write_bytes(path.read_bytes())
+    meta_path = tmp_path / "mobilenetv2_fer2013_7.json"
+    meta = json.loads(meta_path.read_text())
+    meta["hyperparameters"]["seed"] = 7
+    meta_path.write_text(json.dumps(meta))
+    result = CliRunner().invoke(assemble_ensemble, ["--data-dir", str(data), "--member", str(trained / "mobilenetv2_fer2013_1.h5"),
+                                                    "--member", str(tmp_path / "mobilenetv2_fer2013_7.h5")])
+    assert result.exit_code != 0 and "validation split" in result.output
 
 
 def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
@@ -46,6 +97,7 @@ def test_run_writes_model_metadata_export_and_report(trained: Path) -> None:
     augmentation = meta["hyperparameters"]["augmentation"]
     assert augmentation["views_per_image"] == 3 and augmentation["feature_shift_cells"] == 1
     assert augmentation["random_erasing"]["probability"] == 0.5
+    assert augmentation["degradation"]["probability"] == 0.8 and augmentation["max_shift_px_at_48"] == 5.0
     assert meta["training"]["epochs_run"] == 1 and meta["training"]["wall_seconds"] > 0
     assert "FusedBatchNormV3" in meta["training"]["batchnorm_kernel"]
     assert 0 <= meta["metrics"]["test"]["accuracy"] <= 1 and "macro_f1" in meta["metrics"]["test"]
