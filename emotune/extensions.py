@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 
 from recommender.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after a commit: the web's upload and the worker's run each commit once
+# and go on reading what they just wrote, which expiring would re-read with one SELECT per commit.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
 # Storage comes from RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set, memory otherwise).

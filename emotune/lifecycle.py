@@ -101,43 +101,49 @@ def enqueue(analysis: Analysis, upload: NormalisedUpload, task: AnalysisTask) ->
 
 
 def claim(analysis_id: uuid.UUID) -> Analysis | None:
-    """Move a queued (or crashed-while-running) analysis to running; None if there is nothing to do."""
-    analysis = db.session.get(Analysis, analysis_id)
+    """Move a queued (or crashed-while-running) analysis to running; None if there is nothing to do.
+
+    One conditional ``UPDATE ... RETURNING`` claims the row and reads it back: if two deliveries
+    race, the row lock orders them and each sees the other's attempt count. Only when nothing was
+    claimed is the row read again, to say why.
+    """
+    now = utcnow()
+    claimed = db.session.scalars(
+        update(Analysis)
+        .where(Analysis.id == analysis_id, Analysis.attempts < MAX_ATTEMPTS,
+               Analysis.status.in_((Status.QUEUED, Status.RUNNING)))
+        .values(status=Status.RUNNING, stage=Stage.ANALYSING, attempts=Analysis.attempts + 1, started_at=now,
+                updated_at=now, notice_code=None, notice_message=None)
+        .returning(Analysis)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    ).one_or_none()
+    db.session.commit()
+    if claimed is not None:
+        return claimed
+    analysis = db.session.get(Analysis, analysis_id, populate_existing=True)
     if analysis is None:
         # Deleted by its owner, or this worker reads another database than the web app does.
         log.warning("Analysis %s is not in the database %s: deleted, or this worker is connected to a "
                     "different database than the web app", analysis_id,
                     db.engine.url.render_as_string(hide_password=True))
-        return None
-    if analysis.status in FINISHED:
+    elif analysis.status in FINISHED:
         log.info("Analysis %s is already %s; not running it again", analysis_id, analysis.status)
-        return None
-    if analysis.attempts >= MAX_ATTEMPTS:
+    elif analysis.attempts >= MAX_ATTEMPTS:
         fail(analysis, "worker_lost",
              f"The analysis stopped its worker {analysis.attempts} times, so it was given up. "
              "Please try another photo.")
-        return None
-    seen = analysis.attempts
-    # Conditional update: if two deliveries race, only one moves the attempt counter.
-    claimed = db.session.execute(
-        update(Analysis)
-        .where(Analysis.id == analysis_id, Analysis.attempts == seen,
-               Analysis.status.in_((Status.QUEUED, Status.RUNNING)))
-        .values(status=Status.RUNNING, stage=Stage.ANALYSING, attempts=seen + 1, started_at=utcnow(),
-                updated_at=utcnow(), notice_code=None, notice_message=None)
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:
-        log.info("Analysis %s was claimed by another delivery", analysis_id)
-        return None
-    db.session.refresh(analysis)
-    return analysis
+    return None
 
 
 def record_recognition(analysis: Analysis, result: RecognitionResult, model_name: str, model_version: str) -> None:
-    """Replace the analysis' faces with the recognizer's and record model, size, timings and notice."""
-    db.session.execute(delete(Face).where(Face.analysis_id == analysis.id))
-    db.session.expire(analysis, ["faces"])
+    """Replace the analysis' faces with the recognizer's and record model, size, timings and notice.
+
+    Nothing is written yet: ``finish`` stores it all in one commit, so a run that dies midway
+    leaves no faces behind, and only a redelivered run has earlier faces to clear.
+    """
+    if analysis.attempts > 1:
+        db.session.execute(delete(Face).where(Face.analysis_id == analysis.id))
+        db.session.expire(analysis, ["faces"])
     for position, found in enumerate(result.faces):
         x, y, w, h = found.box
         face = Face(analysis_id=analysis.id, position=position, box_x=x, box_y=y, box_width=w,
@@ -173,12 +179,12 @@ def record_music(analysis: Analysis) -> None:
     emotion, strategy = analysis.primary_emotion, analysis.effective_strategy
     if emotion is None or strategy is None:
         return
-    analysis.stage = Stage.CHOOSING_MUSIC
-    db.session.commit()
     started = time.perf_counter()
     chosen_by = "you" if analysis.strategy else "us"
-    recs = recommend(db.session, emotion=emotion, strategy=strategy, chosen_by=chosen_by,
-                     limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
+    # The recognition is written with the rest in finish's one commit, not flushed ahead of this read.
+    with db.session.no_autoflush:
+        recs = recommend(db.session, emotion=emotion, strategy=strategy, chosen_by=chosen_by,
+                         limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
     analysis.recommendations = {"strategy": strategy, "chosen_by": chosen_by,
                                 "playlists": [rec.to_dict() for rec in recs]}
     analysis.timings_ms = {**(analysis.timings_ms or {}), "recommend": _ms_since(started)}

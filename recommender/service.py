@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from recommender.models import Feedback, Playlist, PlaylistLink
@@ -118,21 +118,40 @@ def distinct_reasons(lines: list[tuple[str, str]], build: Any) -> list[str]:
     return out
 
 
-def vote_counts(session: Session, emotion: str, strategy: str) -> dict[int, Votes]:
-    """Up and down votes per playlist row id for one emotion-strategy pair (one per session)."""
-    rows = session.execute(
-        select(Feedback.playlist_id, Feedback.vote, func.count())
+def links_with_votes(session: Session, emotion: str, strategy: str,
+                     now: datetime) -> tuple[list[PlaylistLink], dict[int, Votes], int]:
+    """The pair's live links (playlists loaded), each playlist's votes under the pair, and the pair's
+    vote total (votes for playlists no longer live included), in one query.
+
+    One round trip instead of two matters in the worker, where every statement waits on the database.
+    """
+    per_playlist = (
+        select(Feedback.playlist_id.label("playlist_id"),
+               func.sum(case((Feedback.vote == 1, 1), else_=0)).label("up"),
+               func.sum(case((Feedback.vote == -1, 1), else_=0)).label("down"))
         .where(Feedback.emotion == emotion, Feedback.strategy == strategy)
-        .group_by(Feedback.playlist_id, Feedback.vote)
-    ).all()
-    counts: dict[int, dict[int, int]] = {}
-    for playlist_id, vote, n in rows:
-        counts.setdefault(playlist_id, {})[vote] = n
-    return {pid: Votes(up=c.get(1, 0), down=c.get(-1, 0)) for pid, c in counts.items()}
-
-
-def _links(session: Session, emotion: str, strategy: str | None, now: datetime) -> list[PlaylistLink]:
+        .group_by(Feedback.playlist_id)
+        .subquery()
+    )
+    pair_total = (select(func.count()).where(Feedback.emotion == emotion, Feedback.strategy == strategy)
+                  .scalar_subquery())
     query = (
+        _live_links(emotion, now).where(PlaylistLink.strategy == strategy)
+        .add_columns(per_playlist.c.up, per_playlist.c.down, pair_total)
+        .outerjoin(per_playlist, per_playlist.c.playlist_id == PlaylistLink.playlist_id)
+    )
+    links, votes, total = [], {}, 0
+    for link, up, down, pair in session.execute(query):
+        links.append(link)
+        total = pair
+        if up or down:
+            votes[link.playlist_id] = Votes(up=int(up), down=int(down))
+    return links, votes, int(total or 0)
+
+
+def _live_links(emotion: str, now: datetime) -> Select[tuple[PlaylistLink]]:
+    """Links of the emotion to playlists that are active, not retired and not expired, in rank order."""
+    return (
         select(PlaylistLink)
         .join(PlaylistLink.playlist)
         .where(
@@ -145,9 +164,11 @@ def _links(session: Session, emotion: str, strategy: str | None, now: datetime) 
         # The join already reads each playlist: fill link.playlist from it instead of one query per link.
         .options(contains_eager(PlaylistLink.playlist))
     )
-    if strategy is not None:
-        query = query.where(PlaylistLink.strategy == strategy)
-    return list(session.scalars(query))
+
+
+def _links(session: Session, emotion: str, now: datetime) -> list[PlaylistLink]:
+    """All live links of the emotion, whatever their strategy (to fill up a short pair)."""
+    return list(session.scalars(_live_links(emotion, now)))
 
 
 def _ranked(links: list[PlaylistLink], votes: dict[int, Votes], pair_votes: int,
@@ -184,12 +205,11 @@ def recommend(
     strategy = check_strategy(strategy) if strategy else default_strategy(emotion)
     reading = reading or MOOD_WORDS[emotion]
     now = datetime.now(timezone.utc)
-    votes = vote_counts(session, emotion, strategy)
-    pair_votes = sum(v.total for v in votes.values())
-    ordered, values = _ranked(_links(session, emotion, strategy, now), votes, pair_votes, rng, explore)
+    links, votes, pair_votes = links_with_votes(session, emotion, strategy, now)
+    ordered, values = _ranked(links, votes, pair_votes, rng, explore)
     filled: dict[str, str] = {}  # stand-in playlist -> the strategy it really belongs to
     if len(ordered) < limit:
-        others, other_values = _ranked(_links(session, emotion, None, now), {}, 0, rng, explore)
+        others, other_values = _ranked(_links(session, emotion, now), {}, 0, rng, explore)
         have = {link.playlist_id for link in ordered}
         for link in others:
             if link.playlist_id not in have:
