@@ -31,7 +31,7 @@ from emotune.extensions import db
 from emotune.served_model import ModelUnavailable
 from emotune.models import FINISHED, Analysis, Face, QueueMark, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
-from recognizer.images import NormalisedUpload
+from recognizer.images import CheckedUpload
 from recognizer.pipeline import RecognitionResult, Recognizer
 from recommender.service import recommend
 
@@ -78,13 +78,13 @@ def create(strategy: str | None, session_key: str | None, access_token_hash: str
     return analysis
 
 
-def enqueue(analysis: Analysis, upload: NormalisedUpload, task: AnalysisTask) -> None:
+def enqueue(analysis: Analysis, upload: CheckedUpload, task: AnalysisTask) -> None:
     """Send the analysis to the worker; the selfie travels only inside the task message, encrypted.
 
     Raises ``QueueUnavailable`` after marking the analysis failed when the broker refuses it.
     """
     size = list(upload.original_size)
-    sealed = Fernet(analysis.photo_key.encode("ascii")).encrypt(upload.jpeg).decode("ascii")
+    sealed = Fernet(analysis.photo_key.encode("ascii")).encrypt(upload.data).decode("ascii")
     try:
         task.apply_async(
             args=[str(analysis.id), sealed, size],

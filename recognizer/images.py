@@ -23,12 +23,14 @@ SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEB
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
-# Uploads are re-encoded at up to this long side, and the recognizer decodes them whole: a face is
-# judged by its size in the photo as taken (48 px, the model's input, is the floor), so a 48 px face
-# in a 4000 px photo must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are
-# scaled down to it; their floor is then 48 px of the 4096 px copy.
-UPLOAD_SIDE: Final = 4096
-WORK_SIDE: Final = UPLOAD_SIDE
+# The worker decodes an upload (as received) at up to this long side: a face is judged by its size
+# in the photo as taken (48 px, the model's input, is the floor), so a 48 px face in a 4000 px photo
+# must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are scaled down to it;
+# their floor is then 48 px of the 4096 px copy.
+WORK_SIDE: Final = 4096
+# An upload whose end cannot be confirmed from its bytes is decoded at this size to check it
+# (JPEGs at 1/8 scale through draft, which still reads every byte of the image data).
+CHECK_SIDE: Final = 256
 # Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
 # main cameras' full-resolution modes, and low enough that decoding the largest accepted image
 # stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see
@@ -37,7 +39,7 @@ MAX_PIXELS: Final = 64_000_000
 # Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
 # over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.
 MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000}
-# Longest side over shortest side: a 48x60000 strip holds no face, and at UPLOAD_SIDE its short side
+# Longest side over shortest side: a 48x60000 strip holds no face, and at WORK_SIDE its short side
 # would vanish. Panoramas beyond 4:1 are refused with their size (crop the face out instead).
 MAX_ASPECT_RATIO: Final = 4.0
 # A complete JPEG codes every 8x8 block's DC value in at least one bit, so it needs at least this
@@ -235,30 +237,53 @@ _libc: ctypes.CDLL | None | bool = None
 
 
 @dataclass(frozen=True)
-class NormalisedUpload:
-    """A clean JPEG of an upload plus the (width, height) of the upright original it was made from."""
+class CheckedUpload:
+    """An upload as it was received, its header checked, plus the (width, height) of its upright image."""
 
-    jpeg: bytes
+    data: bytes
     original_size: tuple[int, int]
 
 
-def normalise_upload(data: bytes, max_side: int = UPLOAD_SIDE) -> NormalisedUpload:
-    """Validate an upload and make a clean JPEG: upright, RGB, long side <= ``max_side``, no metadata.
+def check_upload(data: bytes) -> CheckedUpload:
+    """Refuse what is not a usable photo before it is queued, without decoding its pixels.
 
-    The original's upright size comes along so that face boxes can be given in its coordinates.
-    Raises ImageRejected (codes ``empty_file``, ``not_an_image``, ``unsupported_format``,
-    ``truncated_image``, ``image_too_large``, ``image_too_small``) with a message saying what to do.
+    The header is checked (format, size, shape, bytes for the size: ``open_image``), and the file
+    must end where its format says: a JPEG's first image reaches its end-of-image marker, a PNG its
+    IEND chunk. A file that does not show its end this way (a cut-off upload, or an unusual file),
+    and every other format, is decoded once here at a reduced size to decide. The photo itself is
+    decoded fully once, by the worker (``decode_image``). Raises ImageRejected (codes
+    ``empty_file``, ``not_an_image``, ``unsupported_format``, ``truncated_image``,
+    ``image_too_large``, ``image_too_small``, ``image_too_narrow``) with a message saying what to do.
     """
-    decoded = decode_image(data, work_side=max_side)
-    out = io.BytesIO()
-    # A fresh image from raw pixels: no EXIF, ICC, XMP or comments can survive the re-encode.
-    Image.fromarray(decoded.pixels, "RGB").save(out, "JPEG", quality=JPEG_QUALITY)
-    large = decoded.pixels.size >= 3 * TRIM_AFTER_PIXELS
-    upload = NormalisedUpload(out.getvalue(), decoded.original_size)
-    del decoded, out
-    if large:
-        release_memory()  # the decoded pixels (up to 4096 px a side) are garbage now
-    return upload
+    image = open_image(data)
+    complete = (image.format in ("JPEG", "MPO") and _jpeg_complete(data)) or (
+        image.format == "PNG" and data[-8:-4] == b"IEND")
+    if not complete:
+        decode_image(data, work_side=CHECK_SIDE)
+    return CheckedUpload(data, _upright_size(image))
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether the first image of a JPEG reaches its end-of-image marker.
+
+    Segments are walked from the start to the first scan (skipping the EXIF thumbnail, which is a
+    whole JPEG inside an APP1 segment); entropy-coded data never holds 0xFFD9, so the first one
+    after that scan ends the image. Data after it (a motion photo's video, an MPO's second image)
+    does not matter.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan
+            return data.find(b"\xff\xd9", position + 2 + length) != -1
+        position += 2 + length
+    return False
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

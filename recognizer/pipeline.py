@@ -126,7 +126,7 @@ class Recognizer:
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
-        # were scaled to 4096 px by normalise_upload), so the 48 px floor is judged in them: a face
+        # are decoded at 4096 px), so the 48 px floor is judged in them: a face
         # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
         for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span):
             shown = face.box.scaled(scale).clipped(width, height)

@@ -16,7 +16,7 @@ from emotune.extensions import db, limiter
 from emotune.models import Analysis, Status
 from emotune.tasks import analyse_selfie
 from recognizer.errors import ImageRejected
-from recognizer.images import normalise_upload
+from recognizer.images import check_upload
 from recommender.feedback import UnknownPlaylist, record_vote
 from recommender.service import recommend
 from recommender.strategies import STRATEGIES, strategy_choice
@@ -69,7 +69,8 @@ def load_analysis(analysis_id: str) -> Analysis:
 @bp.post("/analyses")
 @limiter.limit(_rate_limit)
 def create_analysis() -> tuple[Response, int, dict[str, str]]:
-    """Validate and normalise the upload in memory, store a queued analysis, enqueue the task."""
+    """Check the upload in memory (its header and its end: the worker decodes it), store a queued
+    analysis, enqueue the task with the photo as received."""
     upload = request.files.get("image")
     if upload is None:
         raise ApiError(
@@ -79,13 +80,13 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
         )
     strategy = check_strategy(request.form.get("strategy"))
     try:
-        normalised = normalise_upload(upload.read())
+        checked = check_upload(upload.read())
     except ImageRejected as exc:
         raise ApiError(REJECTION_STATUS.get(exc.code, 400), exc.code, exc.message) from None
     token, token_hash = new_token()
     analysis = lifecycle.create(strategy, history_key(create=True), token_hash)
     try:
-        lifecycle.enqueue(analysis, normalised, analyse_selfie)
+        lifecycle.enqueue(analysis, checked, analyse_selfie)
     except lifecycle.QueueUnavailable:
         raise ApiError(503, "queue_unavailable", lifecycle.QUEUE_UNAVAILABLE) from None
     location = url_for("api.get_analysis", analysis_id=analysis.id)

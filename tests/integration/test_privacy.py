@@ -5,7 +5,7 @@ gunicorn, analysed by ``celery -A worker worker --beat``, and once it is done ev
 wrote is searched: the instance folder (SQLite database pages, WAL/journal, the embedded broker),
 the processes' temporary folder (TMPDIR), the logs, and on the server setup a Redis of the test's
 own with persistence on (its AOF files, and an RDB written with SAVE) and the PostgreSQL cluster's
-files. Searched for: the uploaded bytes and the normalised JPEG that travels to the worker, raw and
+files. Searched for: the uploaded bytes, which travel to the worker as they are (sealed), raw and
 in base64 (standard and URL-safe), and the analysis's photo key (with it, a sealed copy of the
 photo in the broker's files could be opened).
 """
@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from recognizer.images import normalise_upload
 from tests.integration.conftest import http_session, poll_done
 from tests.integration.faults import FAST_SETTINGS
 from tests.integration.processes import Proc, free_port, service_env, start_gunicorn
@@ -95,7 +94,6 @@ def search(paths: list[Path], wanted: dict[str, bytes]) -> list[str]:
 def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_available: None,
                                                     tmp_path: Path, service_config: dict[str, str | None]) -> None:
     photo = big_photo()
-    normalised = normalise_upload(photo).jpeg
     temp = tmp_path / "tmp"
     logs = tmp_path / "logs"
     temp.mkdir()
@@ -140,7 +138,7 @@ def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_availabl
             aof = files_under(redis_server.dir)
             assert search(aof, {"analysis id": analysis_id.encode()}), "the AOF did not record the message"
             tokens = [t for path in aof for t in sealed_tokens(path.read_bytes())]
-            assert normalised in [Fernet(key.encode()).decrypt(t) for t in tokens]
+            assert photo in [Fernet(key.encode()).decrypt(t) for t in tokens]
         queue = config["EMOTUNE_QUEUE"]
         worker = Proc("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--beat",
                                  "--loglevel", "INFO", "--pool", "prefork", "--concurrency", "1",
@@ -174,7 +172,7 @@ def test_no_copy_of_the_photo_survives_its_analysis(setup: str, servers_availabl
         assert control, "the analysis id is nowhere: the search is not reading the stores"
         if redis_server is not None:
             assert any(str(pg.data) in hit for hit in control), control
-        wanted = {**needles(photo, "upload"), **needles(normalised, "normalised")}
+        wanted = needles(photo, "upload")
         hits = search(paths, wanted)
         assert not hits, "\n".join(hits)
         # No sealed copy of this photo is left anywhere: every Fernet token the stores kept, raw or

@@ -24,8 +24,8 @@ from recognizer.images import (
     MAX_PIXELS,
     MAX_PIXELS_BY_FORMAT,
     REDUCE_HARD_PIXELS,
+    check_upload,
     decode_image,
-    normalise_upload,
     release_memory,
 )
 from tests.prerequisites import REPO_ROOT, missing
@@ -34,7 +34,7 @@ PEAK_BOUND_MB = 300
 
 MEASURE = r"""
 import sys
-from recognizer.images import normalise_upload
+from recognizer.images import WORK_SIDE, decode_image
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -44,8 +44,10 @@ def status(key):
 data = open(sys.argv[1], "rb").read()
 open("/proc/self/clear_refs", "w").write("5")  # peak RSS := current RSS
 start = status("VmRSS")
-upload = normalise_upload(data)
-print(f"{status('VmHWM') - start:.0f} {status('VmRSS') - start:.0f} {upload.original_size[0]}x{upload.original_size[1]}")
+decoded = decode_image(data, work_side=WORK_SIDE)  # what the worker does with an upload
+size = decoded.original_size
+del decoded
+print(f"{status('VmHWM') - start:.0f} {status('VmRSS') - start:.0f} {size[0]}x{size[1]}")
 """
 
 
@@ -59,7 +61,7 @@ def largest(fmt: str, mode: str, pixels: int | None = None, **params: object) ->
 
 
 def measure(data: bytes, tmp_path: Path) -> tuple[float, float, str]:
-    """(peak MB above the start, MB still held after, size) of ``normalise_upload`` in a fresh process."""
+    """(peak MB above the start, MB still held after, size) of the worker's decode in a fresh process."""
     if not Path("/proc/self/clear_refs").exists():
         missing("Linux /proc/self/clear_refs (to measure a decode's peak memory)")
     path = tmp_path / "image"
@@ -97,7 +99,7 @@ def test_one_pixel_over_the_cap_is_refused_from_the_header() -> None:
     out = io.BytesIO()
     Image.new("L", (side, side)).save(out, "PNG")
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(out.getvalue())
+        check_upload(out.getvalue())
     assert info.value.code == "image_too_large" and "64 million" in info.value.message
 
 
@@ -106,7 +108,7 @@ def test_strips_are_refused_with_their_real_size(size: tuple[int, int]) -> None:
     out = io.BytesIO()
     Image.new("RGB", size, (90, 90, 90)).save(out, "PNG")
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(out.getvalue())
+        check_upload(out.getvalue())
     assert info.value.code == "image_too_narrow"
     assert f"{size[0]}x{size[1]}" in info.value.message
     assert max(size) / min(size) > MAX_ASPECT_RATIO
@@ -121,7 +123,7 @@ def test_a_jpeg_header_claiming_more_pixels_than_its_data_holds_is_truncated() -
     sof = data.find(b"\xff\xc0")
     data[sof + 5:sof + 9] = struct.pack(">HH", 7000, 7000)
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(bytes(data))
+        check_upload(bytes(data))
     assert info.value.code == "truncated_image" and "7000x7000" in info.value.message
 
 

@@ -9,36 +9,49 @@ import pytest
 from PIL import Image
 
 from recognizer.errors import ImageRejected
-from recognizer.images import UPLOAD_SIDE, decode_image, normalise_upload
+from recognizer.images import WORK_SIDE, check_upload, decode_image
 
 from tests.recognizer.photos import encode, one_face_photo
 
 
-def _decoded(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(normalise_upload(data).jpeg))
-
-
-def test_normalise_keeps_the_photos_own_resolution_up_to_the_max_side() -> None:
-    # Faces are judged in the photo's own pixels (48 px floor), so a 2000 px photo keeps all of them.
-    data = encode(one_face_photo((2000, 1500), side=800), "JPEG", quality=92)
-    normalised = normalise_upload(data)
-    out = Image.open(io.BytesIO(normalised.jpeg))
-    assert out.format == "JPEG" and out.mode == "RGB"
-    assert out.size == (2000, 1500)
-    assert normalised.original_size == (2000, 1500)
-    small = normalise_upload(data, max_side=640)
-    assert Image.open(io.BytesIO(small.jpeg)).size == (640, 480) and small.original_size == (2000, 1500)
-    assert UPLOAD_SIDE == 4096
-
-
-def test_normalise_drops_all_metadata() -> None:
+def test_an_upload_is_checked_and_passed_on_as_received_with_its_upright_size() -> None:
+    # Faces are judged in the photo's own pixels (48 px floor), and the worker decodes the upload
+    # once, at up to WORK_SIDE: the web neither decodes nor re-encodes it.
     exif = Image.Exif()
-    exif[0x010F] = "SecretCam"  # Make
-    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude
-    data = encode(one_face_photo(), "JPEG", exif=exif.tobytes(), comment=b"private note")
-    out = normalise_upload(data).jpeg
-    assert b"SecretCam" not in out and b"private note" not in out
-    assert not Image.open(io.BytesIO(out)).getexif()
+    exif[0x0112] = 6  # stored on its side: upright it is 1500x2000
+    data = encode(one_face_photo((2000, 1500), side=800), "JPEG", quality=92, exif=exif.tobytes())
+    checked = check_upload(data)
+    assert checked.data is data and checked.original_size == (1500, 2000)
+    assert decode_image(data, work_side=WORK_SIDE).pixels.shape == (2000, 1500, 3)
+    assert WORK_SIDE == 4096
+
+
+@pytest.mark.parametrize("trailer", [b"", b"\x00\x00ftypmp42 a motion photo's video" * 50])
+def test_a_whole_jpeg_is_accepted_from_its_markers_without_decoding(trailer: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recognizer.images as images
+
+    def no_decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a JPEG that reaches its end-of-image marker is not decoded in the web")
+
+    monkeypatch.setattr(images, "decode_image", no_decode)
+    exif = Image.Exif()
+    exif[0x010F] = "Cam"
+    # The EXIF thumbnail is a whole JPEG (with its own end marker) before the photo's first scan.
+    data = encode(one_face_photo(), "JPEG", exif=exif.tobytes()) + trailer
+    assert check_upload(data).original_size == (640, 480)
+    assert check_upload(encode(one_face_photo(), "PNG")).original_size == (640, 480)
+
+
+def test_a_jpeg_cut_after_its_header_is_refused_even_with_an_exif_thumbnail() -> None:
+    thumbnail = encode(Image.new("RGB", (160, 120), (90, 100, 110)), "JPEG")
+    head = encode(one_face_photo((1280, 960)), "JPEG", quality=95)
+    # An APP1 segment holding a complete JPEG (ending in FFD9) right after SOI, as cameras write.
+    app1 = b"\xff\xe1" + (len(thumbnail) + 8).to_bytes(2, "big") + b"Exif\x00\x00" + thumbnail
+    data = head[:2] + app1 + head[2:]
+    assert check_upload(data).original_size == (1280, 960)
+    with pytest.raises(ImageRejected) as info:
+        check_upload(data[: len(data) * 3 // 4])
+    assert info.value.code == "truncated_image"
 
 
 def test_exif_rotation_is_applied_and_size_is_upright() -> None:
@@ -123,7 +136,7 @@ def test_draft_may_go_below_work_side_down_to_min_side() -> None:
 )
 def test_rejects_non_images(data: bytes, code: str) -> None:
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(data)
+        check_upload(data)
     assert info.value.code == code
     assert "photo" in info.value.message.lower()
 
@@ -131,7 +144,7 @@ def test_rejects_non_images(data: bytes, code: str) -> None:
 def test_rejects_unsupported_format() -> None:
     data = encode(one_face_photo().resize((128, 128)), "ICO")
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(data)
+        check_upload(data)
     assert info.value.code == "unsupported_format"
     assert "JPEG" in info.value.message
 
@@ -139,13 +152,13 @@ def test_rejects_unsupported_format() -> None:
 def test_rejects_truncated_jpeg() -> None:
     data = encode(one_face_photo(), "JPEG")
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(data[: len(data) // 2])
+        check_upload(data[: len(data) // 2])
     assert info.value.code == "truncated_image"
 
 
 def test_rejects_too_small() -> None:
     with pytest.raises(ImageRejected) as info:
-        normalise_upload(encode(Image.new("RGB", (40, 300)), "PNG"))
+        check_upload(encode(Image.new("RGB", (40, 300)), "PNG"))
     assert info.value.code == "image_too_small"
     assert "40x300" in info.value.message
 
@@ -166,7 +179,7 @@ def test_rejects_decompression_bomb(side: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no warning leaks out either
         with pytest.raises(ImageRejected) as info:
-            normalise_upload(_png_header_only(side, side))
+            check_upload(_png_header_only(side, side))
     assert info.value.code == "image_too_large"
 
 

@@ -1,5 +1,6 @@
 """Tests for recognizer.pipeline: whole analyses of realistic photos with the plan's model on LiteRT."""
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ from PIL import Image
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ImageRejected
-from recognizer.images import normalise_upload
+from recognizer.images import check_upload
 from recognizer.pipeline import MAX_FACES, NO_FACE_TIPS, Recognizer, RecognitionResult
 from recognizer.prior import PriorCorrection
 from recognizer.recipe import model_version
@@ -65,11 +66,11 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
         assert abs(a - 2 * b) <= 0.05 * large.faces[0].box[3]
 
 
-def test_normalised_upload_boxes_in_the_uploads_coordinates(recognizer: Recognizer) -> None:
+def test_a_reduced_copy_gives_boxes_in_the_originals_coordinates(recognizer: Recognizer) -> None:
     original = encode(one_face_photo((2000, 1500), side=800), quality=95)
-    upload = normalise_upload(original)
+    copy = encode(Image.open(io.BytesIO(original)).resize((1000, 750)), quality=95)
     direct = recognizer.analyse(original)
-    via_upload = recognizer.analyse(upload.jpeg, upload.original_size)
+    via_upload = recognizer.analyse(copy, check_upload(original).original_size)
     assert via_upload.image_size == direct.image_size == (2000, 1500)
     for a, b in zip(via_upload.faces[0].box, direct.faces[0].box):
         assert abs(a - b) <= 12
@@ -223,7 +224,7 @@ def test_keras_fallback_gives_the_same_reading(plan_models: dict[str, Path], rec
 def test_face_judged_by_its_size_in_the_photo_not_in_a_reduced_copy(recognizer: Recognizer) -> None:
     # A 70 px face in a 2000 px photo was refused as "too small" when the photo was read at 320 px.
     data = encode(photo([(fer_face(3), (1200, 700), 70)], size=(2000, 1500)), quality=92)
-    result = recognizer.analyse(normalise_upload(data).jpeg)
+    result = recognizer.analyse(check_upload(data).data)
     _check_face_result(result, 1)
     assert result.image_size == (2000, 1500)
     x, y, w, h = result.faces[0].box

@@ -15,7 +15,7 @@ from emotune import lifecycle
 from emotune.extensions import db
 from emotune.models import Analysis, Stage, Status, as_utc
 from emotune.served_model import ModelUnavailable
-from recognizer.images import NormalisedUpload
+from recognizer.images import CheckedUpload
 
 
 class RecordingTask:
@@ -31,8 +31,8 @@ class RecordingTask:
         self.sent.append(kwargs)
 
 
-def upload() -> NormalisedUpload:
-    return NormalisedUpload(jpeg=b"\xff\xd8not-really-a-jpeg", original_size=(1280, 960))
+def upload() -> CheckedUpload:
+    return CheckedUpload(data=b"\xff\xd8not-really-a-jpeg", original_size=(1280, 960))
 
 
 def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> None:
@@ -45,8 +45,8 @@ def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> 
     analysis_id, photo, size = sent["args"]
     assert analysis_id == str(analysis.id) and size == [1280, 960]
     # Sealed with the row's key: the message alone cannot give the photo back.
-    assert upload().jpeg not in base64.urlsafe_b64decode(photo)
-    assert Fernet(analysis.photo_key.encode()).decrypt(photo.encode()) == upload().jpeg
+    assert upload().data not in base64.urlsafe_b64decode(photo)
+    assert Fernet(analysis.photo_key.encode()).decrypt(photo.encode()) == upload().data
     assert "selfie omitted" in sent["argsrepr"] and photo not in sent["argsrepr"]
     assert sent["queue"] == app.config["EMOTUNE_QUEUE"]
 
