@@ -27,6 +27,7 @@ from benchmarks.end_to_end import REPO, Service, drive, free_port, postgres_data
 from benchmarks.recognizer import face_photo
 from emotune.cli.children import process_stats
 from recognizer.models import find_default_model
+from emotune.gunicorn_conf import GUNICORN_CONFIG
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -113,8 +114,9 @@ def main() -> None:
                                         "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h",
                                         "--without-mingle", "--without-gossip"], env, scratch)
             services.append(worker)
-            web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                                       str(args.web_workers), "--threads", "8", "emotune:create_app()"], env, scratch)
+            web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind",
+                                       f"127.0.0.1:{port}", "--workers", str(args.web_workers), "emotune:create_app()"],
+                          env, scratch)
             services.append(web)
             web.wait_for("Booting worker", timeout=60)
             base_url = f"http://127.0.0.1:{port}"

@@ -37,6 +37,7 @@ import requests
 from benchmarks.recognizer import face_photo
 from emotune.cli.children import process_stats
 from recognizer.models import find_default_model
+from emotune.gunicorn_conf import GUNICORN_CONFIG
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -256,8 +257,8 @@ def main() -> None:
                                                 "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h",
                                                 "--without-mingle", "--without-gossip"], env, scratch)
                     services.append(worker)
-                    web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                                               "--workers", "1", "--threads", "8", "emotune:create_app()"], env, scratch)
+                    web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind",
+                                               f"127.0.0.1:{port}", "--workers", "1", "emotune:create_app()"], env, scratch)
                     services.append(web)
                     worker_ready = worker.wait_for("ready.", timeout=120)
                     web.wait_for("Booting worker", timeout=60)

@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from emotune import events
 from emotune.config import visibility_timeout
 from emotune.extensions import db
 from emotune.served_model import ModelUnavailable
@@ -119,6 +120,7 @@ def claim(analysis_id: uuid.UUID) -> Analysis | None:
     ).one_or_none()
     db.session.commit()
     if claimed is not None:
+        events.announce(analysis_id, Status.RUNNING)
         return claimed
     analysis = db.session.get(Analysis, analysis_id, populate_existing=True)
     if analysis is None:
@@ -198,6 +200,7 @@ def finish(analysis: Analysis) -> None:
     analysis.finished_at = utcnow()
     analysis.timings_ms = {**(analysis.timings_ms or {}), "total": _ms(analysis.created_at, analysis.finished_at)}
     db.session.commit()
+    events.announce(analysis.id, Status.DONE)
 
 
 def fail(analysis: Analysis, code: str, message: str) -> None:
@@ -209,6 +212,7 @@ def fail(analysis: Analysis, code: str, message: str) -> None:
     analysis.error_message = message
     analysis.finished_at = utcnow()
     db.session.commit()
+    events.announce(analysis.id, Status.FAILED)
 
 
 def analyse(analysis_id: str, sealed_photo: str, original_size: Any,

@@ -98,12 +98,17 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/analyses/<analysis_id>")
 def get_analysis(analysis_id: str) -> Response:
     """The analysis' status and, when done, faces, emotion, model, timings and playlists."""
-    analysis = load_analysis(analysis_id)
+    return jsonify(analysis_state(load_analysis(analysis_id)))
+
+
+def analysis_state(analysis: Analysis) -> dict:
+    """The analysis as a poll (or an event stream) shows it: a run that outlived its worker is ended
+    first, and a long wait says why."""
     lifecycle.fail_if_stuck(analysis)
     body = analysis_json(analysis)
     if body["notice"] is None:
         body["notice"] = lifecycle.waiting_notice(analysis)
-    return jsonify(body)
+    return body
 
 
 def _picked_face(analysis: Analysis, value: object) -> int | None:

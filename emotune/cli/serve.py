@@ -26,6 +26,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from emotune.gunicorn_conf import GUNICORN_CONFIG
 from emotune.cli.children import Child, PortTaken, adopt_orphans, end_orphans, listening_socket, wait_until_serving
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,6 @@ LOG_NAME = "emotune.log"
 WEB_STOP_TIMEOUT_S = 5  # gunicorn's graceful timeout: requests in flight get this long
 WORKER_STOP_TIMEOUT_S = 20  # warm shutdown: the photo being analysed gets this long
 START_TIMEOUT_S = 180  # a cold start on a busy 2-core machine imports and loads for a while
-WEB_THREADS = 8
 
 
 class StopRequested(BaseException):
@@ -80,8 +80,8 @@ def worker_command(queue: str, concurrency: int) -> list[str]:
 def web_command(fd: int, verbose: bool) -> list[str]:
     """gunicorn serving ``emotune:create_app()`` on the socket emotune already holds (``fd``)."""
     command = [
-        sys.executable, "-m", "gunicorn", "--bind", f"fd://{fd}", "--workers", "1",
-        "--threads", str(WEB_THREADS), "--graceful-timeout", str(WEB_STOP_TIMEOUT_S),
+        sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind", f"fd://{fd}", "--workers", "1",
+        "--graceful-timeout", str(WEB_STOP_TIMEOUT_S),
     ]
     if verbose:
         command += ["--access-logfile", "-"]

@@ -68,17 +68,27 @@ def assert_face_result(page: Page) -> None:
     )
 
 
-def upload_holding_first_poll(page: Page, data: bytes) -> list[Route]:
-    """Upload ``data`` and hold the page's first status poll, so the working state stays on screen.
+# The page's ways of learning an analysis's state: its event stream, or a status poll.
+FOLLOW_URL = re.compile(r".*/api/analyses/[^/?]+(/events)?$")
 
-    Returns the held route (continue it to let the result through); fails if the page never polls.
+
+def force_polling(page: Page) -> None:
+    """Refuse the page's event streams, so it follows analyses by polling (its fallback)."""
+    page.route("**/api/analyses/*/events", lambda route: route.abort("connectionrefused"))
+
+
+def upload_holding_first_poll(page: Page, data: bytes) -> list[Route]:
+    """Upload ``data`` and hold the page's first look at the analysis (its event stream, or a status
+    poll), so the working state stays on screen.
+
+    Returns the held route (continue it to let the result through); fails if the page never looks.
     """
     held: list[Route] = []
-    page.route("**/api/analyses/*", lambda route: held.append(route) if not held else route.continue_())
+    page.route(FOLLOW_URL, lambda route: held.append(route) if not held else route.continue_())
     upload(page, data)
     for _ in range(100):
         if held:
             break
         page.wait_for_timeout(50)
-    assert held, "the page did not poll the analysis status"
+    assert held, "the page did not follow the analysis (no event stream, no status poll)"
     return held

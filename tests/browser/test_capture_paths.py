@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.browser import photos
 from tests.browser.conftest import CHROMIUM_ARGS, VIEWPORT
-from tests.browser.flows import assert_face_result, bar_texts, open_app, upload, wait_for_result
+from tests.browser.flows import assert_face_result, bar_texts, force_polling, open_app, upload, wait_for_result
 from tests.browser.stack import Stack
 
 DROP_FILE = """async ([b64, name]) => {
@@ -142,6 +142,7 @@ def test_failed_analysis_shows_the_api_message_and_retry_starts_again(page: Page
         else:
             route.continue_()
 
+    force_polling(page)  # this test is about the polling fallback
     page.route("**/api/analyses/*", first_poll_fails)
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     expect(page.get_by_role("alert")).to_have_text(failed["error"]["message"])
@@ -165,6 +166,7 @@ def test_lost_connection_while_waiting_resumes_the_same_analysis(page: Page) -> 
         else:
             route.continue_()
 
+    force_polling(page)  # this test is about the polling fallback
     page.route("**/api/analyses/*", drop_polls)
     upload(page, photos.jpeg_bytes(photos.face_photo()))
     expect(page.get_by_role("alert")).to_contain_text("could not be reached", timeout=30_000)

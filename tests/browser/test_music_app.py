@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser import photos
 from tests.browser.conftest import _context_and_page, _finish
-from tests.browser.flows import open_app, upload, upload_holding_first_poll, wait_for_result
+from tests.browser.flows import force_polling, open_app, upload, upload_holding_first_poll, wait_for_result
 from tests.browser.stack import REPO_ROOT, Stack
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -375,6 +375,7 @@ def _serve_contract(page: Page, *, unsure: bool = False, legacy_likes: bool = Fa
             body = with_contract_fields(body, unsure=unsure, legacy_likes=legacy_likes)
         route.fulfill(response=response, body=json.dumps(body), content_type="application/json")
 
+    force_polling(page)  # the contract's fields are added to the status poll's answer
     page.route("**/api/analyses/*", handle)
     # Spotify's image CDN is out of reach here; the CSP allows it, so the test serves the covers.
     page.route("https://i.scdn.co/**", lambda route: route.fulfill(body=_cover_png(), content_type="image/png"))

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Mapping
+from emotune.gunicorn_conf import GUNICORN_CONFIG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -91,7 +92,7 @@ def start_worker(env: dict[str, str], log_dir: Path, queue: str) -> Proc:
 
 def start_gunicorn(env: dict[str, str], log_dir: Path, port: int) -> Proc:
     """Production web server: gunicorn serving ``emotune:create_app()``."""
-    web = Proc("gunicorn", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                            "--threads", "4", "emotune:create_app()"], env, log_dir)
+    web = Proc("gunicorn", [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind", f"127.0.0.1:{port}",
+                            "--workers", "1", "emotune:create_app()"], env, log_dir)
     web.wait_for_log("Booting worker", timeout=60)
     return web

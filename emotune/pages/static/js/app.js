@@ -202,7 +202,7 @@ async function analyse() {
 // sentAt: when the photo started to upload (performance.now()), to report upload-to-result time.
 async function follow(id, run, sentAt = null) {
   try {
-    const analysis = await poll(id, run);
+    const analysis = await watch(id, run);
     if (!analysis) return;
     showResult(analysis, state.photoUrl, sentAt === null ? null : performance.now() - sentAt);
   } catch (error) {
@@ -224,6 +224,56 @@ function resume(id) {
   $("capture").hidden = true;
   $("progress").hidden = false;
   follow(id, run);
+}
+
+// Follows the analysis over server-sent events (GET /api/analyses/<id>/events): the server tells the
+// page when it moves, so no request is spent asking. If the stream cannot be used (no EventSource,
+// a proxy that buffers it, a dropped connection) the page falls back to polling, which retries
+// quietly and tells the person if the connection stays lost. Returns null when a newer analysis
+// took over.
+async function watch(id, run) {
+  if (typeof EventSource === "undefined") return poll(id, run);
+  const outcome = await new Promise((resolve) => {
+    const source = new EventSource(`/api/analyses/${encodeURIComponent(id)}/events`);
+    const end = (value) => {
+      source.close();
+      resolve(value);
+    };
+    source.addEventListener("analysis", (event) => {
+      if (run !== state.run) return end({ stale: true });
+      let analysis;
+      try {
+        analysis = JSON.parse(event.data);
+      } catch {
+        return end({ fallback: true });
+      }
+      showStage(analysis.stage || analysis.status, analysis.status === "done" ? null : analysis.notice);
+      if (analysis.status === "done" || analysis.status === "failed") end({ analysis });
+    });
+    source.addEventListener("gone", (event) => {
+      let error = {};
+      try {
+        error = JSON.parse(event.data).error || {};
+      } catch {
+        error = {};
+      }
+      end({ gone: error });
+    });
+    // Also fired when the server ends a long stream: polling takes over from there.
+    source.onerror = () => end({ fallback: true });
+  });
+  if (outcome.stale || run !== state.run) return null;
+  if (outcome.gone) {
+    throw new ApiError(outcome.gone.code || "analysis_not_found",
+      outcome.gone.message || "That analysis no longer exists. Take or upload a new photo.", 404);
+  }
+  if (outcome.fallback) return poll(id, run);
+  const analysis = outcome.analysis;
+  if (analysis.status === "failed") {
+    const error = analysis.error || {};
+    throw new ApiError(error.code || "failed", error.message || "The analysis failed. Please try again.", 200);
+  }
+  return analysis;
 }
 
 // Polls with backoff until done or failed; returns null when a newer analysis took over.
