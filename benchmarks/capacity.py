@@ -84,7 +84,8 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=1)
     parser.add_argument("--max-concurrency", type=int, default=64)
     parser.add_argument("--per-level", type=int, default=120, help="analyses per concurrency level")
-    parser.add_argument("--poll-ms", type=float, default=20.0)
+    parser.add_argument("--poll-ms", type=float, default=0.0,
+                        help="clients poll the status every N ms; 0 (default): they follow the event stream, as the page does")
     parser.add_argument("--soak", type=int, default=0, help="analyses to run after the ramp, for memory growth")
     args = parser.parse_args()
 

@@ -14,6 +14,7 @@ and p95 <= 400 ms (issue 18); no errors at concurrency 8.
 """
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -126,13 +127,18 @@ def client(base_url: str) -> tuple[requests.Session, dict[str, str]]:
 
 def one_analysis(base_url: str, session: requests.Session, headers: dict[str, str], photo: bytes,
                  poll_s: float) -> tuple[float, dict[str, Any] | None, str | None]:
-    """Upload and poll until done: (latency seconds, final body or None, error text or None)."""
+    """Upload and follow until done: (latency seconds, final body or None, error text or None).
+
+    ``poll_s`` > 0 polls the status at that interval; 0 follows the analysis's event stream, as the page does.
+    """
     started = time.perf_counter()
     response = session.post(f"{base_url}/api/analyses", files={"image": ("photo.jpg", photo, "image/jpeg")},
                             headers=headers, timeout=30)
     if response.status_code != 202:
         return time.perf_counter() - started, None, f"POST {response.status_code}: {response.text[:200]}"
     url = f"{base_url}{response.headers['Location']}"
+    if poll_s <= 0:
+        return follow_events(url + "/events", session, started)
     deadline = started + 60
     while time.perf_counter() < deadline:
         time.sleep(poll_s)
@@ -142,6 +148,24 @@ def one_analysis(base_url: str, session: requests.Session, headers: dict[str, st
         if body["status"] == "failed":
             return time.perf_counter() - started, body, f"failed: {body.get('error')}"
     return time.perf_counter() - started, None, "still pending after 60 s"
+
+
+def follow_events(url: str, session: requests.Session,
+                  started: float) -> tuple[float, dict[str, Any] | None, str | None]:
+    """Read an analysis's event stream until its last state (done or failed)."""
+    body = None
+    with session.get(url, stream=True, timeout=(10, 60)) as response:
+        if response.status_code != 200:
+            return time.perf_counter() - started, None, f"events {response.status_code}: {response.text[:200]}"
+        for line in response.iter_lines(decode_unicode=True):
+            if line.startswith("data: "):
+                body = json.loads(line[len("data: "):])
+                if body.get("status") in ("done", "failed"):
+                    break
+    elapsed = time.perf_counter() - started
+    if body is None or body.get("status") not in ("done", "failed"):
+        return elapsed, None, "the event stream ended before the analysis did"
+    return elapsed, body, None if body["status"] == "done" else f"failed: {body.get('error')}"
 
 
 TARGETS = {False: "p50 <= 80 ms", True: "p50 <= 250 ms, p95 <= 400 ms"}
@@ -175,7 +199,8 @@ def run_level(base_url: str, photo: bytes, concurrency: int, total: int, poll_s:
     latencies = [latency * 1000 for latency, _, error in results if error is None]
     errors = [error for _, _, error in results if error is not None]
     print(f"\nconcurrency {concurrency}: {len(results)} analyses in {elapsed:.1f} s = "
-          f"{len(results) / elapsed:.1f} analyses/s; errors {len(errors)}; polling every {poll_s * 1000:.0f} ms")
+          f"{len(results) / elapsed:.1f} analyses/s; errors {len(errors)}; "
+          + (f"polling every {poll_s * 1000:.0f} ms" if poll_s > 0 else "following event streams"))
     if latencies:
         target = f" [target {TARGETS[embedded]}]" if concurrency == 1 and not warm_up else ""
         print(f"  upload -> done seen by client: median {statistics.median(latencies):.0f} ms, "
@@ -205,7 +230,8 @@ def main() -> None:
     parser.add_argument("--litert-threads", type=int, default=1)
     parser.add_argument("--count-c1", type=int, default=40)
     parser.add_argument("--count-c8", type=int, default=80)
-    parser.add_argument("--poll-ms", type=float, help="client poll interval (default 10 ms; 50 ms, the page's, with --sqlite)")
+    parser.add_argument("--poll-ms", type=float, help="client poll interval (default 10 ms; 50 ms, the page's "
+                        "fallback, with --sqlite); 0: follow the event stream, as the page does")
     args = parser.parse_args()
     if args.worker_concurrency is None:
         args.worker_concurrency = 1 if args.sqlite else 2
@@ -277,7 +303,7 @@ def main() -> None:
                 if args.count_c1:
                     run_level(base_url, photo, 1, args.count_c1, args.poll_ms / 1000, args.sqlite)
                 if args.count_c8:
-                    run_level(base_url, photo, 8, args.count_c8, max(args.poll_ms, 20.0) / 1000)
+                    run_level(base_url, photo, 8, args.count_c8, (max(args.poll_ms, 20.0) if args.poll_ms > 0 else 0) / 1000)
             finally:
                 for service in reversed(services):
                     service.stop()
