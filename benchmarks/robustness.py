@@ -127,6 +127,14 @@ def load_faces(model: Path, data_dir: Path, split: str) -> tuple[np.ndarray, np.
     return data.images, data.labels
 
 
+def record(model: Path, split: str, per_class: int, result: dict[str, object]) -> None:
+    """Write ``result`` into the model's metadata as ``metrics.robustness_<split>``."""
+    path = model.with_suffix(".json")
+    meta = json.loads(path.read_text())
+    meta.setdefault("metrics", {})[f"robustness_{split}"] = {"per_class": per_class, **result}
+    path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
 def print_table(result: dict[str, object], title: str) -> None:
     """Accuracy and drop from clean (points) per condition."""
     clean = float(result["clean"])  # type: ignore[arg-type]
@@ -146,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test", choices=("test", "validation"), help="split to draw from")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
+    parser.add_argument("--record", action="store_true",
+                        help="also store the figures in the model's metadata (metrics.robustness_<split>), where the "
+                             "model card's table and the committed-model test read them")
     parser.add_argument("--compare-preprocessing", action="store_true",
                         help="also run each candidate remedy in PREPROCESSING (use with --split validation)")
     args = parser.parse_args(argv)
@@ -153,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     chosen = sample(labels, args.per_class)
     recognizer = Recognizer.from_path(args.model, num_threads=args.threads)
     result = run(recognizer, images[chosen], labels[chosen])
+    if args.record:
+        record(args.model, args.split, args.per_class, result)
     if args.json:
         print(json.dumps(result))
     else:
