@@ -229,7 +229,6 @@ def detect_faces(rgb: np.ndarray, min_face: float = MIN_FACE_SIZE, min_score: in
 
 def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int,
              group_span: float | None = None) -> list[DetectedFace]:
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])  # the CNN was trained on OpenCV's BGR order
     height, width = rgb.shape[:2]
     found: list[DetectedFace] = []
     for scale in scales:
@@ -240,10 +239,13 @@ def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int,
             if scale > enough * PYRAMID_STEP:
                 break
             scale = min(scale, max(enough, scales[0]))
-        image = bgr
+        image = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        # The CNN was trained on OpenCV's BGR order. Swapping after the resize copies only the
+        # pass's pixels (a full-size copy of a 1280x960 photo cost about 2.7 ms per pass).
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         sx, sy = width / image.shape[1], height / image.shape[0]
         for face in _detect_tiled(image, min_score):
             # A finer pass answers for its own size band: a face far larger than the band (found
