@@ -231,6 +231,7 @@ def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int,
              group_span: float | None = None) -> list[DetectedFace]:
     height, width = rgb.shape[:2]
     found: list[DetectedFace] = []
+    done = 0.0  # the finest scale already run
     for scale in scales:
         if found and group_span:
             # The scale at which a face 1/group_span the width of the largest found has the
@@ -239,6 +240,8 @@ def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int,
             if scale > enough * PYRAMID_STEP:
                 break
             scale = min(scale, max(enough, scales[0]))
+            if scale <= done * 1.01:
+                break  # the pass already run reaches small enough faces (it would only repeat itself)
         image = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -253,6 +256,7 @@ def _pyramid(rgb: np.ndarray, scales: list[float], min_score: int,
             if scale != scales[0] and face.box.w > MAX_PASS_BOX:
                 continue
             found.append(_rescaled(face, sx, sy))
+        done = scale
     return _suppress(found)
 
 

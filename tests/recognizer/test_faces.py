@@ -193,3 +193,27 @@ def test_group_span_skips_faces_far_smaller_than_the_largest_unless_exhaustive()
     # A face within the span is still found: 600 px and 300 px.
     near = _rgb(photo([(face, (100, 200), 600), (face, (1000, 300), 300)], size=(1600, 1000)))
     assert len(detect_faces(near, group_span=3.0)) == 2
+
+
+def test_no_pass_runs_twice_at_one_scale(monkeypatch) -> None:  # noqa: ANN001
+    """Once a face is found, the group-span pass is clamped to the coarse scale at least; where that
+    clamp lands on a scale already run (a 640x480 selfie: coarse pass at 0.5, a 300 px face asks
+    for 0.46), the pyramid stops instead of repeating the pass."""
+    import recognizer.faces as faces
+
+    sizes: list[tuple[int, int]] = []
+    real = faces.run_cnn
+
+    def counting(bgr: np.ndarray) -> np.ndarray:
+        sizes.append(bgr.shape[:2])
+        return real(bgr)
+
+    monkeypatch.setattr(faces, "run_cnn", counting)
+    found_any = False
+    for side in range(340, 480, 40):  # boxes of 276-552 px in a 640 px photo
+        sizes.clear()
+        found = faces._pyramid(np.asarray(one_face_photo((640, 480), side=side)), faces.detection_scales(640, 480),
+                               faces.MIN_SCORE, faces.GROUP_SPAN)
+        found_any |= bool(found)
+        assert len(sizes) == len(set(sizes)), (side, sizes)
+    assert found_any
