@@ -125,7 +125,7 @@ def main() -> None:
             # Warm-up: every pool process loads its model on its first analysis.
             drive(base_url, photo, args.worker_concurrency * 2, args.worker_concurrency * 6, args.poll_ms / 1000)
             load = os.getloadavg()
-            print(f"model {model.name} | gunicorn {args.web_workers}x8 threads | celery prefork x{args.worker_concurrency} "
+            print(f"model {model.name} | gunicorn {args.web_workers} gevent workers | celery prefork x{args.worker_concurrency} "
                   f"(LiteRT 1 thread) | PostgreSQL + Redis | 1280x960 JPEG, one face | load before {load[0]:.2f} | "
                   f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
             print(f"{'conc':>4} {'n':>5} {'an/s':>6} {'median':>7} {'p95':>7} {'err':>4} "

@@ -91,7 +91,7 @@ def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -
                      "h5_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(tflite_path)}
     meta["architecture"] = {**meta["architecture"], "parameters": int(ensemble.model.count_params()),
                             "ensemble": {"heads": len(members), "combination": "mean of the heads' probabilities",
-                                         "shared_frozen_layers": ensemble.frozen_count - 1}}
+                                         "shared_frozen_layers": ensemble.frozen_count}}
     meta["members"] = [{"name": m["name"], "tflite_sha256": m["files"]["tflite_sha256"],
                         "augmentation": m["hyperparameters"]["augmentation"], "training": m["training"],
                         "test": {k: m["metrics"]["test"][k] for k in ("accuracy", "macro_f1")}} for m in member_meta]
