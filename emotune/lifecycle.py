@@ -104,9 +104,10 @@ def enqueue(analysis: Analysis, upload: CheckedUpload, task: AnalysisTask) -> No
 def claim(analysis_id: uuid.UUID) -> Analysis | None:
     """Move a queued (or crashed-while-running) analysis to running; None if there is nothing to do.
 
-    One conditional ``UPDATE ... RETURNING`` claims the row and reads it back: if two deliveries
-    race, the row lock orders them and each sees the other's attempt count. Only when nothing was
-    claimed is the row read again, to say why.
+    One conditional ``UPDATE ... RETURNING`` claims the row and reads it back; the row lock orders
+    racing deliveries, each counting one attempt (a running row is claimable again because a
+    redelivery after a crash must run it). Only when nothing was claimed is the row read again, to
+    say why.
     """
     now = utcnow()
     claimed = db.session.scalars(

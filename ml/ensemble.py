@@ -8,6 +8,7 @@ and each further head about 37% of a model, and the result is one Keras model an
 that the serving recipe (mirror, prior, temperature, bands) treats like any single model.
 """
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,8 @@ def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -
     model_path.parent.mkdir(parents=True, exist_ok=True)
     ensemble.model.save(model_path)
     tflite_path = export_tflite(ensemble.model, model_path.with_suffix(".tflite"))
-    meta = json.loads(member_paths[0].with_suffix(".json").read_text())
     member_meta = [json.loads(path.with_suffix(".json").read_text()) for path in member_paths]
+    meta = copy.deepcopy(member_meta[0])
     meta["name"] = model_path.stem
     meta["version"] = model_version(tflite_path)
     meta["files"] = {"h5": model_path.name, "tflite": tflite_path.name,
