@@ -53,11 +53,19 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
 @click.option("--time-budget", "time_budget", default=None, type=click.FloatRange(1),
               help="Minutes of training after which no new epoch starts (best weights are kept).")
 @click.option("--limit-per-class", default=None, type=click.IntRange(1), help="Use at most N images per class (quick runs).")
+@click.option("--init-weights", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Start from the weights of a model this command saved (a .h5) instead of ImageNet's alone: "
+                   "continues a run that a time budget cut short; the schedule starts again at --learning-rate.")
+@click.option("--heads", default=1, show_default=True, type=click.IntRange(1, 4),
+              help="Plan heads trained on the one cached frozen trunk (other seeds) and served as their mean: "
+                   "one model, one .tflite; each head beyond the first costs about 37% of a model at serving. "
+                   "--time-budget is shared between them.")
 def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
                 val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
                 views: int, erase_probability: float, degrade_probability: float, max_shift_px: float,
                 cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
-                time_budget: float | None, limit_per_class: int | None) -> None:
+                time_budget: float | None, limit_per_class: int | None, init_weights: Path | None,
+                heads: int) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
     from ml.datasets import DatasetError
     from ml.train import TrainConfig, train
@@ -70,7 +78,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          degrade_probability=degrade_probability, max_shift_px=max_shift_px,
                          cache_dir=None if no_cache else cache_dir,
                          feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
-                         threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class)
+                         threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class,
+                         init_weights=init_weights, heads=heads)
     try:
         train(config)
     except (DatasetError, WeightsUnavailable) as error:

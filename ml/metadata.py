@@ -94,6 +94,7 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
             "time_budget_minutes": config["time_budget_minutes"],
         },
         "training": {"epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_time_budget": stopped_by_time_budget,
+                     "continued_from": Path(config["init_weights"]).name if config.get("init_weights") else None,
                      "feature_cache": "frozen part run once per image view through LiteRT; top trained on cached outputs",
                      "feature_cache_key": config.get("feature_cache_key"),
                      "batchnorm_kernel": ("Keras, moving statistics" if config["batchnorm_inference"] else

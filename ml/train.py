@@ -28,7 +28,8 @@ from ml.evaluate import predict_faces, served_metrics
 from ml.export import export_tflite
 from ml.features import FeatureCache, FrozenFeatures, cached
 from ml.fused_batchnorm import fused_batchnorm
-from ml.model import build_model, compile_model
+from ml.ensemble import assemble
+from ml.model import PlanModel, build_model, compile_model
 from ml.report import compute_metrics, print_metrics, write_report
 from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
 
@@ -60,6 +61,8 @@ class TrainConfig:
     limit_per_class: int | None = None
     cache_dir: Path | None = None
     feature_cache_key: str | None = None
+    init_weights: Path | None = None
+    heads: int = 1
 
 
 @dataclass
@@ -102,11 +105,92 @@ class CachedViews(keras.utils.PyDataset):
         self.view = self.rng.integers(0, self.features.shape[0], size=count)
 
 
+@dataclass
+class HeadRun:
+    """One plan head trained on the cached features: its full model and how its training went."""
+
+    model: keras.Model
+    epochs_run: int
+    best_epoch: int
+    best_val_accuracy: float
+    stopped_by_time_budget: bool
+    fit_seconds: float
+    checkpoint: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """What the metadata records of this head."""
+        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
+                "best_val_accuracy": round(self.best_val_accuracy, 4),
+                "stopped_by_time_budget": self.stopped_by_time_budget, "fit_seconds": round(self.fit_seconds, 1)}
+
+    def forget_checkpoint(self) -> None:
+        """Delete the finished head's checkpoint once the run's files are written."""
+        if self.checkpoint is not None:
+            self.checkpoint.unlink(missing_ok=True)
+            self.checkpoint.with_suffix("").with_suffix(".json").unlink(missing_ok=True)
+
+
+def train_head(plan: PlanModel, config: TrainConfig, data: "CachedViews", validation: tuple[np.ndarray, np.ndarray],
+               class_weights: dict[int, float], history_csv: Path, cache: FeatureCache | None, name: str) -> HeadRun:
+    """Fit one plan head (its trainable top) on the cached features, with the plan's callbacks.
+
+    With a cache, a finished head is kept there until the run's files are written, so a run
+    interrupted while training a later head resumes after the heads already done; the epoch being
+    trained resumes through BackupAndRestore.
+    """
+    checkpoint = cache.root / f"{name}.weights.h5" if cache else None
+    if checkpoint is not None and checkpoint.is_file():
+        plan.model.load_weights(checkpoint)
+        done = json.loads(checkpoint.with_suffix("").with_suffix(".json").read_text())
+        console.print(f"{name}: finished in an earlier, interrupted run; taken from {checkpoint}")
+        return HeadRun(plan.model, checkpoint=checkpoint, **done)
+    top = plan.trainable_part(config.batchnorm_inference)
+    compile_model(top, config.learning_rate)
+    minutes = None if config.time_budget_minutes is None else config.time_budget_minutes / config.heads
+    budget = callbacks.TimeBudget(minutes)
+    started = time.monotonic()
+    with fused_batchnorm(top):
+        history = top.fit(
+            data, validation_data=validation, epochs=config.epochs, class_weight=class_weights,
+            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(name) if cache else None),
+                       budget, callbacks.EpochProgress(config.epochs)],
+            verbose=2,
+        )
+    run = HeadRun(plan.model, epochs_run=len(history.history["loss"]),
+                  best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1,
+                  best_val_accuracy=float(max(history.history["val_accuracy"])),
+                  stopped_by_time_budget=budget.triggered, fit_seconds=time.monotonic() - started)
+    if checkpoint is not None:
+        plan.model.save_weights(checkpoint)
+        summary = {k: v for k, v in asdict(run).items() if k not in ("model", "checkpoint")}
+        checkpoint.with_suffix("").with_suffix(".json").write_text(json.dumps(summary))
+        run.checkpoint = checkpoint
+    return run
+
+
 def next_model_path(output_dir: Path, dataset: str) -> Path:
     """``mobilenetv2_<dataset>_<n>.h5`` with n the next free number in ``output_dir``."""
     pattern = re.compile(rf"^mobilenetv2_{re.escape(dataset)}_(\d+)\.(h5|tflite|json)$")
     taken = [int(m.group(1)) for p in output_dir.glob("*") if (m := pattern.match(p.name))]
     return output_dir / f"mobilenetv2_{dataset}_{max(taken, default=0) + 1}.h5"
+
+
+def start_from(model: keras.Model, path: Path) -> None:
+    """Give ``model`` the weights of the plan model saved at ``path`` (a run continued, or a second stage).
+
+    Only the plan's own architecture fits: anything else is refused with what was found.
+    """
+    try:
+        source = keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} could not be read as a saved Keras model ({error}): pass a .h5 that "
+                           "`flask train-model` wrote.") from error
+    shapes = [w.shape for w in model.get_weights()]
+    found = [w.shape for w in source.get_weights()]
+    if shapes != found:
+        raise DatasetError(f"{path} is not a model of the plan's architecture ({len(found)} weight arrays, "
+                           f"{len(shapes)} expected): pass a .h5 that `flask train-model` wrote.")
+    model.set_weights(source.get_weights())
 
 
 def print_class_weights(weights: dict[int, float], counts: dict[str, int]) -> None:
@@ -148,6 +232,9 @@ def train(config: TrainConfig) -> TrainResult:
         if weights == "imagenet":
             raise WeightsUnavailable(f"Keras could not fetch the ImageNet weights ({error}). {how_to_provide()}") from error
         raise
+    if config.init_weights is not None:
+        start_from(plan.model, config.init_weights)
+        console.print(f"continuing from the weights of {config.init_weights}")
     console.print(f"base: {plan.base_layer_count} layers, bottom {plan.frozen_count} frozen, top "
                   f"{plan.base_layer_count - plan.frozen_count} trainable (from {plan.model.layers[plan.frozen_count].name})")
 
@@ -172,32 +259,35 @@ def train(config: TrainConfig) -> TrainResult:
     cache_seconds = time.monotonic() - cache_started
     console.print(f"frozen-part features cached in {cache_seconds:.0f} s ({train_features.nbytes / 2**30:.2f} GiB)")
 
-    top = plan.trainable_part(config.batchnorm_inference)
-    compile_model(top, config.learning_rate)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = next_model_path(config.output_dir, full_train.name)
     stem = model_path.stem
     history_csv = config.output_dir / f"{stem}_history.csv"
-    budget = callbacks.TimeBudget(config.time_budget_minutes)
     targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
-    fit_started = time.monotonic()
-    with fused_batchnorm(top):
-        history = top.fit(
-            CachedViews(train_features, targets, config.batch_size, config.seed, config.feature_shift),
-            validation_data=(val_features, keras.utils.to_categorical(y_val, len(EMOTIONS))),
-            epochs=config.epochs,
-            class_weight=class_weights,
-            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(stem) if cache else None),
-                       budget, callbacks.EpochProgress(config.epochs)],
-            verbose=2,
-        )
-    fit_seconds = time.monotonic() - fit_started
+    val_targets = keras.utils.to_categorical(y_val, len(EMOTIONS))
+    heads: list[HeadRun] = []
+    for index in range(config.heads):
+        if index > 0:
+            # Another head of the plan on the same frozen ImageNet trunk: a fresh head and trainable
+            # top, its own initialisation, dropout and order of views.
+            keras.utils.set_random_seed(config.seed + index)
+            plan_k = build_model(weights, config.learning_rate)
+        else:
+            plan_k = plan
+        csv = history_csv if index == 0 else config.output_dir / f"{stem}_head{index + 1}_history.csv"
+        data = CachedViews(train_features, targets, config.batch_size, config.seed + index, config.feature_shift)
+        heads.append(train_head(plan_k, config, data, (val_features, val_targets), class_weights, csv,
+                                cache, f"{stem}_head{index + 1}"))
+        if config.heads > 1:
+            console.print(f"head {index + 1}/{config.heads}: best validation accuracy "
+                          f"{heads[-1].best_val_accuracy:.4f} after {heads[-1].epochs_run} epochs")
     del train_features, val_features
-    epochs_run = len(history.history["loss"])
-    best_epoch = int(np.argmax(history.history["val_accuracy"])) + 1
+    fit_seconds = sum(head.fit_seconds for head in heads)
+    epochs_run, best_epoch = heads[0].epochs_run, heads[0].best_epoch
+    served = plan.model if len(heads) == 1 else assemble([head.model for head in heads]).model
 
-    plan.model.save(model_path)
-    tflite_path = export_tflite(plan.model, model_path.with_suffix(".tflite"))
+    served.save(model_path)
+    tflite_path = export_tflite(served, model_path.with_suffix(".tflite"))
     # Prior, temperature and bands are decided on the validation split; the test split only reports.
     mirrored, single = ServingRecipe(mirror=True), ServingRecipe(mirror=False)
     val_flip = predict_faces(tflite_path, x_val, mirrored, threads=config.threads)
@@ -206,7 +296,7 @@ def train(config: TrainConfig) -> TrainResult:
     recipe = choice.recipe(mirror=True)
     test_flip = predict_faces(tflite_path, test.images, mirrored, threads=config.threads)
     test_plain = predict_faces(tflite_path, test.images, single, threads=config.threads)
-    agreement = metadata.export_agreement(plan.model, tflite_path, test.images[:64])
+    agreement = metadata.export_agreement(served, tflite_path, test.images[:64])
     metrics = served_metrics(test.labels, recipe.correct(test_flip), recipe)
     metrics_flip = compute_metrics(test.labels, test_flip)
     metrics_plain = compute_metrics(test.labels, test_plain)
@@ -218,17 +308,26 @@ def train(config: TrainConfig) -> TrainResult:
     meta = metadata.build(
         model_path=model_path, tflite_path=tflite_path, plan=plan, dataset=full_train, test=test,
         train_counts=train_counts, val_count=len(y_val), class_weights=class_weights, config=asdict(config),
-        epochs_run=epochs_run, best_epoch=best_epoch, stopped_by_time_budget=budget.triggered,
+        epochs_run=epochs_run, best_epoch=best_epoch,
+        stopped_by_time_budget=any(head.stopped_by_time_budget for head in heads),
         serving_choice=choice.to_metadata(),
         metrics={"test": metrics, "test_mirror_averaged": metrics_flip, "test_single_pass": metrics_plain,
-                 "best_val_accuracy": float(max(history.history["val_accuracy"])),
+                 "best_val_accuracy": max(head.best_val_accuracy for head in heads),
                  "validation": {"accuracy": choice.prior.scores[choice.prior.correction.exponent][0],
                                 **{key: round(value, 4) for key, value in choice.validation.items()}}},
         timings={"wall_seconds": round(wall, 1), "feature_cache_seconds": round(cache_seconds, 1),
                  "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},
         export_agreement=agreement, report_files=report_files,
     )
+    if len(heads) > 1:
+        meta["architecture"] = {**meta["architecture"], "parameters": int(served.count_params()),
+                                "ensemble": {"heads": len(heads), "combination": "mean of the heads' probabilities",
+                                             "shared_frozen_layers": plan.frozen_count}}
+        meta["training"]["heads"] = [head.summary() for head in heads]
     metadata_path = metadata.write(meta, model_path)
+    if cache is not None:
+        for head in heads:
+            head.forget_checkpoint()
     console.print(f"[bold]saved[/bold] {model_path}, {tflite_path}, {metadata_path}; wall time {wall / 60:.1f} min; "
                   f"epochs {epochs_run} (best {best_epoch}); test accuracy {metrics['accuracy']:.4f}, "
                   f"macro-F1 {metrics['macro_f1']:.4f}")

@@ -48,6 +48,41 @@ def ensemble(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.Tem
     return out / "mobilenetv2_fer2013_3.tflite"
 
 
+@pytest.fixture(scope="module")
+def two_heads(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `flask train-model --heads 2` run: both heads, the ensemble, its serving choice and report."""
+    data = next(trained.parent.glob("data*/fer2013"))
+    out = tmp_path_factory.mktemp("heads")
+    cache = tmp_path_factory.mktemp("heads-cache")
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "2", "--val-fraction", "0.25", "--heads", "2",
+                                              "--output-dir", str(out), "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert not list(cache.glob("*/*.weights.h5")), "finished heads' checkpoints are removed once the run is written"
+    return out / "mobilenetv2_fer2013_1.tflite"
+
+
+def test_one_run_trains_every_head_and_serves_their_mean(two_heads: Path, fer2013_root: Path) -> None:
+    import keras
+
+    meta = json.loads(two_heads.with_suffix(".json").read_text())
+    assert meta["architecture"]["ensemble"]["heads"] == 2 and len(meta["training"]["heads"]) == 2
+    assert meta["export_agreement"]["max_abs_probability_difference"] <= 1e-4
+    assert (two_heads.parent / "mobilenetv2_fer2013_1_head2_history.csv").is_file()
+    recipe = ServingRecipe.for_model(two_heads)
+    assert recipe.temperature > 0 and recipe.bands is not None and "ece" in meta["metrics"]["test"]
+    model = keras.models.load_model(two_heads.with_suffix(".h5"), compile=False)
+    faces = load_split(fer2013_root.parent / "fer2013", "test").images[:: 3589 // 8][:8]
+    from recognizer.preprocess import faces_to_input
+
+    trunk = model.layers[meta["architecture"]["ensemble"]["shared_frozen_layers"] - 1].output
+    features = keras.Model(model.input, trunk)(faces_to_input(faces))
+    one, two = (np.asarray(model.get_layer(f"head_{k}")(features)) for k in (1, 2))
+    assert np.abs(one - two).max() > 1e-3, "the heads were initialised and trained apart"
+    joined = predict_faces(two_heads, faces, ServingRecipe(mirror=False))
+    assert np.abs(joined - (one + two) / 2).max() <= 1e-4
+
+
 def test_ensemble_is_one_model_with_its_own_serving_and_report(ensemble: Path, trained: Path) -> None:
     meta = json.loads(ensemble.with_suffix(".json").read_text())
     assert meta["name"] == "mobilenetv2_fer2013_3" and meta["architecture"]["ensemble"]["heads"] == 2
@@ -120,6 +155,36 @@ def test_second_run_takes_the_next_number(trained: Path, fer2013_root: Path) -> 
     from ml.train import next_model_path
 
     assert next_model_path(trained, "fer2013").name == "mobilenetv2_fer2013_2.h5"
+
+
+def test_a_run_continues_from_a_saved_model(trained: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    """--init-weights starts from the saved model: at a vanishing learning rate the head stays where it was."""
+    import keras
+
+    data = next(trained.parent.glob("data*/fer2013"))
+    start = trained / "mobilenetv2_fer2013_1.h5"
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "1", "--val-fraction", "0.25",
+                                              "--learning-rate", "1e-12", "--init-weights", str(start),
+                                              "--output-dir", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    continued = tmp_path / "mobilenetv2_fer2013_1.h5"
+    before = keras.models.load_model(start, compile=False).get_layer("head_probabilities").get_weights()
+    after = keras.models.load_model(continued, compile=False).get_layer("head_probabilities").get_weights()
+    for a, b in zip(before, after):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert json.loads(continued.with_suffix(".json").read_text())["training"]["continued_from"] == start.name
+
+
+def test_continuing_from_a_file_that_is_no_model_is_a_clear_error(trained: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    bogus = tmp_path / "notes.h5"
+    bogus.write_text("not a model")
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "1", "--val-fraction", "0.25",
+                                              "--init-weights", str(bogus), "--output-dir", str(tmp_path), "--no-cache"])
+    assert result.exit_code != 0 and "could not be read as a saved Keras model" in result.output
+    assert not list(tmp_path.glob("mobilenetv2_*"))
 
 
 def test_tflite_and_h5_agree_on_real_faces(trained: Path, fer2013_root: Path) -> None:
