@@ -131,12 +131,13 @@ class HeadRun:
 
 
 def train_head(plan: PlanModel, config: TrainConfig, data: "CachedViews", validation: tuple[np.ndarray, np.ndarray],
-               class_weights: dict[int, float], history_csv: Path, cache: FeatureCache | None, name: str) -> HeadRun:
+               class_weights: dict[int, float], history_csv: Path, cache: FeatureCache | None, name: str,
+               minutes: float | None = None) -> HeadRun:
     """Fit one plan head (its trainable top) on the cached features, with the plan's callbacks.
 
     With a cache, a finished head is kept there until the run's files are written, so a run
     interrupted while training a later head resumes after the heads already done; the epoch being
-    trained resumes through BackupAndRestore.
+    trained resumes through BackupAndRestore. ``minutes`` is this head's time budget (None: none).
     """
     checkpoint = cache.root / f"{name}.weights.h5" if cache else None
     if checkpoint is not None and checkpoint.is_file():
@@ -146,7 +147,6 @@ def train_head(plan: PlanModel, config: TrainConfig, data: "CachedViews", valida
         return HeadRun(plan.model, checkpoint=checkpoint, **done)
     top = plan.trainable_part(config.batchnorm_inference)
     compile_model(top, config.learning_rate)
-    minutes = None if config.time_budget_minutes is None else config.time_budget_minutes / config.heads
     budget = callbacks.TimeBudget(minutes)
     started = time.monotonic()
     with fused_batchnorm(top):
@@ -266,6 +266,7 @@ def train(config: TrainConfig) -> TrainResult:
     targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
     val_targets = keras.utils.to_categorical(y_val, len(EMOTIONS))
     heads: list[HeadRun] = []
+    fit_started = time.monotonic()
     for index in range(config.heads):
         if index > 0:
             # Another head of the plan on the same frozen ImageNet trunk: a fresh head and trainable
@@ -276,8 +277,14 @@ def train(config: TrainConfig) -> TrainResult:
             plan_k = plan
         csv = history_csv if index == 0 else config.output_dir / f"{stem}_head{index + 1}_history.csv"
         data = CachedViews(train_features, targets, config.batch_size, config.seed + index, config.feature_shift)
+        minutes = None
+        if config.time_budget_minutes is not None:
+            # What is left, shared by the heads still to train: a head that stops early leaves its
+            # time to the next.
+            spent = (time.monotonic() - fit_started) / 60
+            minutes = max(1.0, (config.time_budget_minutes - spent) / (config.heads - index))
         heads.append(train_head(plan_k, config, data, (val_features, val_targets), class_weights, csv,
-                                cache, f"{stem}_head{index + 1}"))
+                                cache, f"{stem}_head{index + 1}", minutes))
         if config.heads > 1:
             console.print(f"head {index + 1}/{config.heads}: best validation accuracy "
                           f"{heads[-1].best_val_accuracy:.4f} after {heads[-1].epochs_run} epochs")

@@ -47,3 +47,11 @@ def test_without_a_cache_a_head_keeps_no_checkpoint(tmp_path: Path) -> None:
                      tmp_path / "h.csv", None, "m_head1")
     assert run.checkpoint is None and run.best_epoch == 1 and 0 <= run.best_val_accuracy <= 1
     assert (tmp_path / "h.csv").read_text().startswith("epoch,")
+
+
+def test_a_head_stops_at_its_share_of_the_time_budget(tmp_path: Path) -> None:
+    plan = build_model(weights=None)
+    data, validation = _data(plan)
+    run = train_head(plan, TrainConfig(data_dir=tmp_path, epochs=3), data, validation, dict(enumerate([1.0] * 7)),
+                     tmp_path / "h.csv", None, "m_head1", minutes=1e-4)
+    assert run.stopped_by_time_budget and run.epochs_run == 1
