@@ -1,8 +1,9 @@
 """The served model, on FER2013's full test split, through the code that serves it: the figures its
 metadata, the model card and the README quote (accuracy, macro-F1, calibration, band accuracies,
-robustness). It is the ensemble ``mobilenetv2_fer2013_3`` (the heads of ``_1`` and ``_2`` on one
-frozen trunk), chosen on the validation split. Its accuracy (0.6748) is under the 0.695 target of
-issue #13, so the test holds it to its recorded figures; calibration meets its 0.03 ECE target."""
+robustness). It is the ensemble ``mobilenetv2_fer2013_5`` (the heads of ``_1`` and ``_4`` on one
+frozen trunk), chosen on the validation split over ``_3``, ``_4`` and ``_1``. Its accuracy (0.6796)
+is under the 0.695 target of issue #13, so the test holds it to its recorded figures; calibration
+meets its 0.03 ECE target."""
 
 import json
 from pathlib import Path
@@ -20,7 +21,7 @@ from recognizer.pipeline import Recognizer
 pytestmark = pytest.mark.slow
 
 MODELS = Path(__file__).resolve().parents[2] / "ml" / "models"
-MODEL = MODELS / "mobilenetv2_fer2013_3.tflite"
+MODEL = MODELS / "mobilenetv2_fer2013_5.tflite"
 MACRO_F1_TARGET = 0.62
 ECE_TARGET = 0.03
 
@@ -46,7 +47,8 @@ def test_committed_model_reproduces_its_recorded_figures(fer2013_root: Path) -> 
     probabilities = np.concatenate([recognizer.classify(list(test.images[i:i + 64])) for i in range(0, len(test), 64)])
     metrics = compute_metrics(test.labels, probabilities)
     recorded = json.loads(MODEL.with_suffix(".json").read_text())["metrics"]["test"]
-    assert "mirror" in recognizer.recipe.describe() and "class prior^0.5" in recognizer.recipe.describe()
+    exponent = json.loads(MODEL.with_suffix(".json").read_text())["serving"]["class_prior"]["exponent"]
+    assert "mirror" in recognizer.recipe.describe() and f"class prior^{exponent:g}" in recognizer.recipe.describe()
     assert metrics["accuracy"] == pytest.approx(recorded["accuracy"], abs=5e-4)
     assert metrics["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=5e-4)
     assert metrics["ece"] == pytest.approx(recorded["ece"], abs=5e-4)
