@@ -25,16 +25,18 @@ STREAMS = 60
 
 
 def read_events(url: str, cookies: dict[str, str], out: list[dict], opened: threading.Event) -> None:
-    """Follow one event stream to its end, keeping each ``analysis`` event's data."""
+    """Follow one event stream to its end, keeping each ``analysis`` event's data; ``opened`` is set once
+    the first event has been read (not at the headers: with 60 reader threads on 2 cores, a thread
+    could still be parsing its first event when the test looked)."""
     with requests.get(url, cookies=cookies, stream=True, timeout=(5, 60)) as response:
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
-        opened.set()
         event = None
         for line in response.iter_lines(decode_unicode=True):
             if line.startswith("event: "):
                 event = line[len("event: "):]
             elif line.startswith("data: ") and event == "analysis":
                 out.append(json.loads(line[len("data: "):]))
+                opened.set()
 
 
 def test_sixty_open_streams_hold_no_threads_and_all_get_the_result(tmp_path: Path, service_config: dict[str, str | None],
@@ -60,7 +62,7 @@ def test_sixty_open_streams_hold_no_threads_and_all_get_the_result(tmp_path: Pat
                    for i in range(STREAMS)]
         for reader in readers:
             reader.start()
-        assert all(flag.wait(30) for flag in opened), "not every stream opened"
+        assert all(flag.wait(30) for flag in opened), "not every stream opened and sent its first event"
         # 60 waiting streams on one process: a plain request is still answered at once.
         started = time.monotonic()
         assert session.get(f"{base}/healthz", timeout=5).status_code == 200
