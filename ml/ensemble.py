@@ -35,6 +35,13 @@ class Ensemble:
 
     model: keras.Model
     frozen_count: int
+    heads: int
+
+    def architecture(self, member: dict[str, Any]) -> dict[str, Any]:
+        """A member's ``architecture`` metadata record, made this ensemble's (parameters, heads)."""
+        return {**member, "parameters": int(self.model.count_params()),
+                "ensemble": {"heads": self.heads, "combination": "mean of the heads' probabilities",
+                             "shared_frozen_layers": self.frozen_count}}
 
 
 def boundary_index(model: keras.Model) -> int:
@@ -69,7 +76,8 @@ def assemble(members: list[keras.Model]) -> Ensemble:
         top = keras.Model(member.layers[frozen_count - 1].output, member.output, name=f"head_{index}")
         heads.append(top(trunk))
     output = heads[0] if len(heads) == 1 else layers.Average(name="ensemble_probabilities")(heads)
-    return Ensemble(keras.Model(members[0].input, output, name="emotune_mobilenetv2_ensemble"), frozen_count)
+    return Ensemble(keras.Model(members[0].input, output, name="emotune_mobilenetv2_ensemble"), frozen_count,
+                    len(members))
 
 
 def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -> dict[str, Any]:
@@ -90,9 +98,7 @@ def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -
     meta["version"] = model_version(tflite_path)
     meta["files"] = {"h5": model_path.name, "tflite": tflite_path.name,
                      "h5_sha256": file_sha256(model_path), "tflite_sha256": file_sha256(tflite_path)}
-    meta["architecture"] = {**meta["architecture"], "parameters": int(ensemble.model.count_params()),
-                            "ensemble": {"heads": len(members), "combination": "mean of the heads' probabilities",
-                                         "shared_frozen_layers": ensemble.frozen_count}}
+    meta["architecture"] = ensemble.architecture(meta["architecture"])
     meta["members"] = [{"name": m["name"], "tflite_sha256": m["files"]["tflite_sha256"],
                         "augmentation": m["hyperparameters"]["augmentation"], "training": m["training"],
                         "test": {k: m["metrics"]["test"][k] for k in ("accuracy", "macro_f1")}} for m in member_meta]

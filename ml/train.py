@@ -291,7 +291,8 @@ def train(config: TrainConfig) -> TrainResult:
     del train_features, val_features
     fit_seconds = sum(head.fit_seconds for head in heads)
     epochs_run, best_epoch = heads[0].epochs_run, heads[0].best_epoch
-    served = plan.model if len(heads) == 1 else assemble([head.model for head in heads]).model
+    ensemble = assemble([head.model for head in heads]) if len(heads) > 1 else None
+    served = ensemble.model if ensemble else plan.model
 
     served.save(model_path)
     tflite_path = export_tflite(served, model_path.with_suffix(".tflite"))
@@ -326,10 +327,8 @@ def train(config: TrainConfig) -> TrainResult:
                  "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},
         export_agreement=agreement, report_files=report_files,
     )
-    if len(heads) > 1:
-        meta["architecture"] = {**meta["architecture"], "parameters": int(served.count_params()),
-                                "ensemble": {"heads": len(heads), "combination": "mean of the heads' probabilities",
-                                             "shared_frozen_layers": plan.frozen_count}}
+    if ensemble:
+        meta["architecture"] = ensemble.architecture(meta["architecture"])
         meta["training"]["heads"] = [head.summary() for head in heads]
     metadata_path = metadata.write(meta, model_path)
     if cache is not None:
