@@ -34,7 +34,6 @@ class Stage(StrEnum):
 
     QUEUED = "queued"
     ANALYSING = "analysing"
-    CHOOSING_MUSIC = "choosing_music"
     DONE = "done"
     FAILED = "failed"
 

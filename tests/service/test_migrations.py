@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,29 @@ def test_flask_db_upgrade_command_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["alembic.ini", "env.py", "script.py.mako"])
 def test_migration_environment_is_committed(name: str) -> None:
     assert (Path(__file__).resolve().parents[2] / "migrations" / name).is_file()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_stage_constraint_allows_only_the_stages_a_run_goes_through(tmp_path: Path, pg_url: str, backend: str) -> None:
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from emotune import create_app
+    from emotune.models import Stage
+    from tests.conftest import app_overrides
+
+    extra = {"DATABASE_URL": pg_url} if backend == "postgresql" else {}
+    app = create_app(app_overrides(tmp_path / "instance", **extra))
+    with app.app_context():
+        upgrade()
+        insert = text("INSERT INTO analyses (id, status, stage, attempts, faces_left_out, created_at, updated_at) "
+                      "VALUES (:id, 'queued', :stage, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        for stage in Stage:
+            db.session.execute(insert, {"id": uuid.uuid4().hex, "stage": stage.value})
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            db.session.execute(insert, {"id": uuid.uuid4().hex, "stage": "choosing_music"})
+            db.session.commit()
+        db.session.rollback()
+        db.engine.dispose()

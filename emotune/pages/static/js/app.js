@@ -16,10 +16,9 @@ const STAGE_WORDS = {
   queued: "Queued — waiting for the analyser…",
   running: "Analysing your expression…",
   analysing: "Analysing your expression…",
-  choosing_music: "Choosing music for you…",
   done: "Done.",
 };
-const STAGE_ORDER = ["queued", "analysing", "choosing_music"];
+const STAGE_ORDER = ["queued", "analysing"];
 // An analysis takes about 100-200 ms from upload to result, and the worker picks a photo up within
 // EMOTUNE_BROKER_POLL_S (50 ms) on the embedded broker: poll at the same pace for the first two
 // seconds, then back off so that a slow or queued analysis does not cost many requests.
