@@ -22,7 +22,6 @@ from recognizer.errors import ImageRejected
 SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
-MAX_SIDE: Final = 1024
 # The worker decodes an upload (as received) at up to this long side: a face is judged by its size
 # in the photo as taken (48 px, the model's input, is the floor), so a 48 px face in a 4000 px photo
 # must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are scaled down to it;
@@ -55,7 +54,6 @@ REDUCE_HARD_PIXELS: Final = 16_000_000
 HALF_SIDE_PIXELS: Final = 40_000_000
 # Pixels of one strip when a large image is shrunk before conversion (see _reduce).
 STRIP_PIXELS: Final = 2_000_000
-JPEG_QUALITY: Final = 90
 
 _FORMATS_TEXT: Final = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 
@@ -123,7 +121,7 @@ def open_image(data: bytes) -> Image.Image:
     return image
 
 
-def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = None) -> DecodedImage:
+def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None = None) -> DecodedImage:
     """Decode ``data`` upright as RGB pixels whose long side is at most ``work_side``.
 
     JPEGs larger than needed are decoded at 1/2, 1/4 or 1/8 scale (``draft``) while the long side
