@@ -12,13 +12,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from recognizer.confidence import ConfidenceBands
 from recognizer.errors import ModelError
 from recognizer.models import resolve_model_path
-from recognizer.pipeline import Recognizer
 from recognizer.recipe import ServingRecipe
+
+if TYPE_CHECKING:  # the web process reads bands and model names here but never loads the detector
+    from recognizer.pipeline import Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ def model_unavailable_message(path: Path | None) -> str:
 
 def get_recognizer(config: Mapping[str, Any]) -> Recognizer:
     """This process' recognizer for the configured model; raises ModelUnavailable saying why."""
+    from recognizer.pipeline import Recognizer
+
     global _loaded
     path = resolve_model(config)
     if path is None or not path.is_file():

@@ -15,6 +15,7 @@ from typing import Final
 
 import numpy as np
 
+from recognizer.advice import FACE_TOO_SMALL_MESSAGE, NO_FACE_MESSAGE, NO_FACE_TIPS, TOO_SMALL_REASON
 from recognizer.emotions import EMOTIONS
 from recognizer.faces import FRAME_BOX_WIDTH, GROUP_SPAN, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
 from recognizer.group import GroupReading, group_reading
@@ -27,17 +28,6 @@ MAX_FACES: Final = 16
 # A detector box a little under the 48 px frame still holds about 48 px of face: the box-to-frame
 # ratio varies by about 5% between faces (benchmarks/face_framing.py), so the size gate allows it.
 SIZE_TOLERANCE: Final = 0.92
-
-NO_FACE_MESSAGE: Final = "We couldn't find a face in this photo, so we can't tell the emotion."
-TOO_SMALL_REASON: Final = (
-    "This face is too small in the photo to read its expression. Move closer or use a larger photo."
-)
-NO_FACE_TIPS: Final[tuple[str, ...]] = (
-    "Face the camera with your whole face in the frame.",
-    "Use even, bright light; avoid a bright window behind you.",
-    "Take off sunglasses or a mask, and move hair away from your eyes.",
-    "Hold the camera closer so your face fills about a third of the photo.",
-)
 
 
 @dataclass(frozen=True)
@@ -112,17 +102,16 @@ class Recognizer:
                    recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face,
                    group_span=group_span)
 
-    def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
+    def analyse(self, data: bytes) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
 
-        Boxes are in the coordinates of ``data``'s upright image, or of ``original_size`` (width,
-        height) when ``data`` is a resized copy of a larger original, as a normalised upload is.
+        Boxes are in the coordinates of ``data``'s upright image.
         """
         started = time.perf_counter()
         decoded = decode_image(data, work_side=WORK_SIDE)
         decoded_at = time.perf_counter()
 
-        width, height = original_size or decoded.original_size
+        width, height = decoded.original_size
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
@@ -158,7 +147,7 @@ class Recognizer:
             return RecognitionResult(faces, (width, height), timings, ignored_faces=ignored, faces_left_out=left_out)
         reason = NO_FACE_MESSAGE
         if any(face.reason == TOO_SMALL_REASON for face in ignored):
-            reason = "We found a face, but it is too small in the photo to read its expression, so we can't tell the emotion."
+            reason = FACE_TOO_SMALL_MESSAGE
         return RecognitionResult([], (width, height), timings, reason, NO_FACE_TIPS, ignored)
 
     def classify(self, crops: list[np.ndarray]) -> np.ndarray:

@@ -9,8 +9,10 @@ MobileNetV2 expects.
 from collections.abc import Sequence
 from typing import Final
 
-import cv2
 import numpy as np
+
+# OpenCV is imported by the functions that use it: the web reads INPUT_SIZE and PREPROCESSING (through
+# the serving recipe, for a model's confidence bands) and must not load OpenCV for that.
 
 # FER2013's native face size: crops are brought to it first so serving sees faces at the same
 # (low) level of detail as training did, then upscaled to the network's input like training.
@@ -21,6 +23,8 @@ PREPROCESSING: Final = "mobilenet_v2"  # x / 127.5 - 1, as keras.applications.mo
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Return a 2-D uint8 luminance image from a gray, RGB or RGBA uint8 array."""
+    import cv2
+
     if image.ndim == 2:
         return image
     if image.shape[2] == 4:
@@ -32,6 +36,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def face_to_input(face: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Turn one face crop (any size, gray or RGB uint8) into a (224, 224, 3) float32 array in [-1, 1]."""
+    import cv2
+
     gray = to_gray(face)
     if gray.shape != (FER_SIZE, FER_SIZE):
         gray = cv2.resize(gray, (FER_SIZE, FER_SIZE), interpolation=cv2.INTER_AREA)

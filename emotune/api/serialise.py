@@ -14,7 +14,7 @@ from emotune.served_model import confidence_bands
 from recognizer.confidence import Band, reading
 from recognizer.emotions import EMOTIONS
 from recognizer.group import group_reading
-from recognizer.pipeline import NO_FACE_TIPS
+from recognizer.advice import NO_FACE_TIPS
 from recommender.covers import safe_cover_url
 from recommender.feedback import card_votes
 from recommender.strategies import strategy_choice
@@ -76,8 +76,10 @@ def with_votes(cards: list[dict[str, Any]], emotion: str, strategy: str, voter: 
     out = []
     for card in cards:
         liked_by, my_vote = votes.get(card["spotify_id"], (0, None))
-        cover = safe_cover_url(card.get("cover_url") or card.get("image_url"))
-        out.append({**card, "cover_url": cover, "image_url": cover, "owner": card.get("owner") or None,
+        cover = safe_cover_url(card.get("cover_url"))
+        # A stored card may also carry the same address as image_url; the contract names it once.
+        fields = {key: value for key, value in card.items() if key != "image_url"}
+        out.append({**fields, "cover_url": cover, "owner": card.get("owner") or None,
                     "track_count": card.get("track_count"), "liked_by": liked_by, "my_vote": my_vote})
     return out
 

