@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
@@ -33,8 +33,10 @@ from emotune.served_model import ModelUnavailable
 from emotune.models import FINISHED, Analysis, Face, QueueMark, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
 from recognizer.images import CheckedUpload
-from recognizer.pipeline import RecognitionResult, Recognizer
 from recommender.service import recommend
+
+if TYPE_CHECKING:  # the web process, which enqueues, never imports the detector
+    from recognizer.pipeline import RecognitionResult, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +86,13 @@ def enqueue(analysis: Analysis, upload: CheckedUpload, task: AnalysisTask) -> No
 
     Raises ``QueueUnavailable`` after marking the analysis failed when the broker refuses it.
     """
-    size = list(upload.original_size)
     sealed = Fernet(analysis.photo_key.encode("ascii")).encrypt(upload.data).decode("ascii")
     try:
         task.apply_async(
-            args=[str(analysis.id), sealed, size],
+            args=[str(analysis.id), sealed],
             queue=current_app.config["EMOTUNE_QUEUE"],
             # What logs, events and `celery inspect` show instead of the image.
-            argsrepr=repr([str(analysis.id), "<selfie omitted>", size]),
+            argsrepr=repr([str(analysis.id), "<selfie omitted>"]),
             retry=True,
             retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         )
@@ -216,12 +217,9 @@ def fail(analysis: Analysis, code: str, message: str) -> None:
     events.announce(analysis.id, Status.FAILED)
 
 
-def analyse(analysis_id: str, sealed_photo: str, original_size: Any,
-            load_recognizer: Callable[[], Recognizer]) -> str:
+def analyse(analysis_id: str, sealed_photo: str, load_recognizer: Callable[[], Recognizer]) -> str:
     """Run one delivered analysis to its end and return its final status (or why it was skipped).
 
-    ``original_size`` is the upload's upright [width, height] before normalisation: boxes and the
-    reported image size are given in it (absent in messages of older versions).
     ``load_recognizer`` returns this process's recognizer or raises ``ModelUnavailable``.
     """
     try:
@@ -239,7 +237,7 @@ def analyse(analysis_id: str, sealed_photo: str, original_size: Any,
         return analysis.status
     try:
         recognizer = load_recognizer()
-        result = recognizer.analyse(image, _size(original_size))
+        result = recognizer.analyse(image)
         record_recognition(analysis, result, recognizer.model_name, recognizer.model_version)
         record_music(analysis)
         finish(analysis)
@@ -414,13 +412,6 @@ def _fail_by_id(analysis_id: str, code: str, message: str) -> str:
         return "skipped"
     fail(analysis, code, message)
     return analysis.status
-
-
-def _size(value: Any) -> tuple[int, int] | None:
-    """A task argument's [width, height] as a tuple, or None when absent or malformed."""
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value):
-        return int(value[0]), int(value[1])
-    return None
 
 
 def _ms(start: datetime, end: datetime) -> float:

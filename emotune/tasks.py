@@ -34,11 +34,11 @@ DATABASE_RETRIES = 40
 
 @shared_task(autoretry_for=DATABASE_ERRORS, retry_backoff=1, retry_backoff_max=lifecycle.RETRY_BACKOFF_MAX_S,
              retry_jitter=True, max_retries=DATABASE_RETRIES)
-def analyse_selfie(analysis_id: str, sealed_photo: str, original_size: list[int] | None = None) -> str:
+def analyse_selfie(analysis_id: str, sealed_photo: str) -> str:
     """Analyse one queued selfie (faces, emotions, playlists); returns the analysis's final status."""
     config = current_app.config
     try:
-        return lifecycle.analyse(analysis_id, sealed_photo, original_size, lambda: get_recognizer(config))
+        return lifecycle.analyse(analysis_id, sealed_photo, lambda: get_recognizer(config))
     except DATABASE_ERRORS:
         # A connection that failed mid-transaction must not be reused by the retry.
         db.session.rollback()

@@ -53,7 +53,6 @@ class Recommendation:
     owner: str | None
     url: str
     embed_url: str
-    image_url: str | None
     cover_url: str | None
     track_count: int | None
     reason: str
@@ -235,7 +234,6 @@ def recommend(
             owner=p.owner or None,
             url=p.url,
             embed_url=p.embed_url,
-            image_url=p.image_url,
             cover_url=p.image_url,
             track_count=p.track_count,
             reason=reason,

@@ -66,16 +66,6 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
         assert abs(a - 2 * b) <= 0.05 * large.faces[0].box[3]
 
 
-def test_a_reduced_copy_gives_boxes_in_the_originals_coordinates(recognizer: Recognizer) -> None:
-    original = encode(one_face_photo((2000, 1500), side=800), quality=95)
-    copy = encode(Image.open(io.BytesIO(original)).resize((1000, 750)), quality=95)
-    direct = recognizer.analyse(original)
-    via_upload = recognizer.analyse(copy, check_upload(original).original_size)
-    assert via_upload.image_size == direct.image_size == (2000, 1500)
-    for a, b in zip(via_upload.faces[0].box, direct.faces[0].box):
-        assert abs(a - b) <= 12
-
-
 def test_same_face_same_result_whatever_the_photo_size(recognizer: Recognizer) -> None:
     small = recognizer.analyse(encode(one_face_photo((640, 480), side=256), quality=95)).faces[0]
     large = recognizer.analyse(encode(one_face_photo((1280, 960), side=512), quality=95)).faces[0]

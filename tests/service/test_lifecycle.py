@@ -42,8 +42,8 @@ def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> 
         lifecycle.enqueue(analysis, upload(), task)
         assert (analysis.status, analysis.stage, analysis.session_key) == (Status.QUEUED, Stage.QUEUED, "browser-1")
     (sent,) = task.sent
-    analysis_id, photo, size = sent["args"]
-    assert analysis_id == str(analysis.id) and size == [1280, 960]
+    analysis_id, photo = sent["args"]
+    assert analysis_id == str(analysis.id)
     # Sealed with the row's key: the message alone cannot give the photo back.
     assert upload().data not in base64.urlsafe_b64decode(photo)
     assert Fernet(analysis.photo_key.encode()).decrypt(photo.encode()) == upload().data
@@ -68,12 +68,12 @@ def test_analyse_reports_a_missing_model_and_never_claims_twice(app: Flask) -> N
     with app.app_context():
         analysis = lifecycle.create(None, None)
         photo = Fernet(analysis.photo_key.encode()).encrypt(b"photo").decode()
-        assert lifecycle.analyse(str(analysis.id), photo, [10, 10], no_model) == Status.FAILED
+        assert lifecycle.analyse(str(analysis.id), photo, no_model) == Status.FAILED
         stored = db.session.get(Analysis, analysis.id)
         assert stored.error_code == "model_unavailable" and "EMOTUNE_MODEL_PATH" in stored.error_message
         assert stored.photo_key is None  # erased when the analysis ended
         assert stored.attempts == 1 and stored.finished_at is not None
-        assert lifecycle.analyse(str(analysis.id), photo, None, no_model) == "skipped"
+        assert lifecycle.analyse(str(analysis.id), photo, no_model) == "skipped"
 
 
 def test_analyse_rejects_a_damaged_message_and_a_malformed_id(app: Flask) -> None:
@@ -82,10 +82,10 @@ def test_analyse_rejects_a_damaged_message_and_a_malformed_id(app: Flask) -> Non
 
     with app.app_context():
         analysis = lifecycle.create(None, None)
-        assert lifecycle.analyse(str(analysis.id), "%%% not base64", None, unused) == Status.FAILED
+        assert lifecycle.analyse(str(analysis.id), "%%% not base64", unused) == Status.FAILED
         assert db.session.get(Analysis, analysis.id).error_code == "invalid_message"
-        assert lifecycle.analyse("not-a-uuid", "", None, unused) == "invalid"
-        assert lifecycle.analyse(str(uuid.uuid4()), "", None, unused) == "skipped"
+        assert lifecycle.analyse("not-a-uuid", "", unused) == "invalid"
+        assert lifecycle.analyse(str(uuid.uuid4()), "", unused) == "skipped"
 
 
 def test_timeouts_and_crashes_end_the_analysis_with_a_message(app: Flask) -> None:

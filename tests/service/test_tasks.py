@@ -44,7 +44,7 @@ def fetch(app: Flask, analysis_id: str) -> dict:
     return response.get_json()
 
 
-def run_task(app: Flask, analysis_id: str, image: bytes, original_size: list[int] | None = None) -> str:
+def run_task(app: Flask, analysis_id: str, image: bytes) -> str:
     """Run the task body on ``image`` sealed with the analysis's key, as the message carries it."""
     from emotune.tasks import analyse_selfie
 
@@ -52,7 +52,7 @@ def run_task(app: Flask, analysis_id: str, image: bytes, original_size: list[int
         analysis = db.session.get(Analysis, uuid.UUID(analysis_id))
         key = analysis.photo_key if analysis and analysis.photo_key else Fernet.generate_key().decode()
         sealed = Fernet(key.encode()).encrypt(image).decode()
-        return analyse_selfie.run(analysis_id, sealed, original_size)
+        return analyse_selfie.run(analysis_id, sealed)
 
 
 def background_jpeg() -> bytes:
@@ -83,17 +83,6 @@ def test_face_photo_gives_done_analysis_with_faces_and_playlists(model_app: Flas
     playlists = body["recommendations"]["playlists"]
     assert playlists and body["recommendations"]["strategy"] == body["strategy"]
     assert all(p["embed_url"].startswith("https://open.spotify.com/embed/playlist/") for p in playlists)
-
-
-def test_boxes_and_image_size_are_in_the_uploads_original_coordinates(model_app: Flask, face_jpeg: bytes) -> None:
-    plain_id, scaled_id = new_analysis(model_app), new_analysis(model_app)
-    assert run_task(model_app, plain_id, face_jpeg) == "done"
-    # As if the photo had been shrunk from one twice the size: boxes come back in the larger frame.
-    assert run_task(model_app, scaled_id, face_jpeg, [1280, 960]) == "done"
-    plain, scaled = fetch(model_app, plain_id), fetch(model_app, scaled_id)
-    assert scaled["image"] == {"width": 1280, "height": 960}
-    for key in ("x", "y", "width", "height"):
-        assert abs(scaled["faces"][0]["box"][key] - 2 * plain["faces"][0]["box"][key]) <= 8
 
 
 def test_running_twice_gives_one_result(model_app: Flask, face_jpeg: bytes) -> None:

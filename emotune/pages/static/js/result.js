@@ -15,17 +15,10 @@ export function percent(p) {
   return `${Math.round(value)}%`;
 }
 
-// Used only when the API gives no label of its own.
-function confidenceWords(confidence) {
-  if (confidence >= 0.75) return "quite sure";
-  if (confidence >= 0.5) return "fairly sure";
-  return "unsure";
-}
-
-// The band's own words when the model records measured bands; today's label otherwise.
+// The served model's band words, as the API gives them ("uncalibrated" for a model without bands).
 export function confidenceLabel(face) {
   if (face.band && face.band.label) return face.band.label;
-  return face.confidence_label || confidenceWords(face.confidence);
+  return face.confidence_label;
 }
 
 // "(64%; right 85% of the time at this confidence in our tests)", or the top two when unsure.
@@ -359,7 +352,7 @@ export function renderPlaylists(playlists, onVote) {
     const card = template.content.firstElementChild.cloneNode(true);
     card.dataset.playlistId = playlist.spotify_id;
     const image = card.querySelector(".card-image");
-    const cover = playlist.cover_url || playlist.image_url;
+    const cover = playlist.cover_url;
     if (cover) {
       // The first cover is on the first screen: load it at once; a broken one gets the stand-in.
       if (position === 0) image.loading = "eager";
