@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from emotune import lifecycle
+from emotune import lifecycle, recovery
 from emotune.broker_cleanup import compact_redis_aof
 from emotune.config import control_queue
 from emotune.extensions import db
@@ -32,7 +32,7 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRIES = 40
 
 
-@shared_task(autoretry_for=DATABASE_ERRORS, retry_backoff=1, retry_backoff_max=lifecycle.RETRY_BACKOFF_MAX_S,
+@shared_task(autoretry_for=DATABASE_ERRORS, retry_backoff=1, retry_backoff_max=recovery.RETRY_BACKOFF_MAX_S,
              retry_jitter=True, max_retries=DATABASE_RETRIES)
 def analyse_selfie(analysis_id: str, sealed_photo: str) -> str:
     """Analyse one queued selfie (faces, emotions, playlists); returns the analysis's final status."""
@@ -53,14 +53,14 @@ def analyse_selfie(analysis_id: str, sealed_photo: str) -> str:
 @shared_task
 def probe(queue: str, sent_at: str) -> None:
     """Taken from the analysis queue after everything enqueued before it: record the mark."""
-    lifecycle.mark_taken(queue, datetime.fromisoformat(sent_at))
+    recovery.mark_taken(queue, datetime.fromisoformat(sent_at))
 
 
 @shared_task
 def sweep() -> dict[str, int]:
     """End analyses that can no longer finish, then send the next probe down the analysis queue."""
     queue = current_app.config["EMOTUNE_QUEUE"]
-    report = lifecycle.sweep(queue)
+    report = recovery.sweep(queue)
     probe.apply_async(args=[queue, utcnow().isoformat()], queue=queue)
     # Finished analyses' sealed photos leave Redis's append-only file (emotune.broker_cleanup).
     compacted = compact_redis_aof(current_app.config.get("REDIS_URL"))

@@ -10,7 +10,7 @@ from emotune.api import bp
 from emotune.api.access import may_access, new_token, voter_key
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
-from emotune import lifecycle
+from emotune import lifecycle, messages, recovery
 from emotune.api.serialise import analysis_json, with_votes
 from emotune.extensions import db, limiter
 from emotune.models import Analysis, Status
@@ -88,7 +88,7 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
     try:
         lifecycle.enqueue(analysis, checked, analyse_selfie)
     except lifecycle.QueueUnavailable:
-        raise ApiError(503, "queue_unavailable", lifecycle.QUEUE_UNAVAILABLE) from None
+        raise ApiError(503, "queue_unavailable", messages.QUEUE_UNAVAILABLE) from None
     location = url_for("api.get_analysis", analysis_id=analysis.id)
     # The token is shown this once: API clients without cookies send it as a Bearer token.
     body = jsonify(id=str(analysis.id), status=analysis.status, url=location, token=token)
@@ -104,10 +104,10 @@ def get_analysis(analysis_id: str) -> Response:
 def analysis_state(analysis: Analysis) -> dict:
     """The analysis as a poll (or an event stream) shows it: a run that outlived its worker is ended
     first, and a long wait says why."""
-    lifecycle.fail_if_stuck(analysis)
+    recovery.fail_if_stuck(analysis)
     body = analysis_json(analysis)
     if body["notice"] is None:
-        body["notice"] = lifecycle.waiting_notice(analysis)
+        body["notice"] = recovery.waiting_notice(analysis)
     return body
 
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from emotune import lifecycle
+from emotune import lifecycle, messages, recovery
 from emotune.extensions import db
 from emotune.models import Analysis, Stage, Status, as_utc
 from emotune.served_model import ModelUnavailable
@@ -58,7 +58,7 @@ def test_a_refused_message_fails_the_analysis_with_what_to_do(app: Flask) -> Non
             lifecycle.enqueue(analysis, upload(), RecordingTask(refuse=True))
         stored = db.session.get(Analysis, analysis.id)
         assert stored.status == Status.FAILED and stored.error_code == "queue_unavailable"
-        assert stored.error_message == lifecycle.QUEUE_UNAVAILABLE and "Try again" in stored.error_message
+        assert stored.error_message == messages.QUEUE_UNAVAILABLE and "Try again" in stored.error_message
 
 
 def test_analyse_reports_a_missing_model_and_never_claims_twice(app: Flask) -> None:
@@ -106,15 +106,15 @@ def test_waiting_notice_and_stuck_detection_follow_the_configured_limits(app: Fl
         analysis = lifecycle.create(None, None)
         created = as_utc(analysis.created_at)
         notice_after = app.config["EMOTUNE_QUEUE_NOTICE_S"]
-        assert lifecycle.waiting_notice(analysis, created + timedelta(seconds=notice_after - 1)) is None
-        notice = lifecycle.waiting_notice(analysis, created + timedelta(seconds=notice_after + 1))
+        assert recovery.waiting_notice(analysis, created + timedelta(seconds=notice_after - 1)) is None
+        notice = recovery.waiting_notice(analysis, created + timedelta(seconds=notice_after + 1))
         assert notice and notice["code"] == "waiting_for_worker" and "/readyz" in notice["message"]
         assert lifecycle.claim(analysis.id) is not None
-        assert lifecycle.waiting_notice(analysis, created + timedelta(hours=1)) is None
-        limit = app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + lifecycle.STUCK_MARGIN_S
+        assert recovery.waiting_notice(analysis, created + timedelta(hours=1)) is None
+        limit = app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + recovery.STUCK_MARGIN_S
         started = as_utc(analysis.started_at)
-        assert not lifecycle.fail_if_stuck(analysis, started + timedelta(seconds=limit - 1))
-        assert lifecycle.fail_if_stuck(analysis, started + timedelta(seconds=limit + 1))
+        assert not recovery.fail_if_stuck(analysis, started + timedelta(seconds=limit - 1))
+        assert recovery.fail_if_stuck(analysis, started + timedelta(seconds=limit + 1))
         assert db.session.get(Analysis, analysis.id).error_code == "worker_lost"
 
 

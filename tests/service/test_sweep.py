@@ -1,4 +1,4 @@
-"""The sweep (emotune.lifecycle.sweep) on a simulated clock: probes every interval, lost analyses found.
+"""The sweep (emotune.recovery.sweep) on a simulated clock: probes every interval, lost analyses found.
 
 Regression: the sweep used only the newest probe taken, which with a probe every sweep interval is
 always seconds old, so it never found an analysis lost (Redis restarted empty: all stayed queued).
@@ -12,13 +12,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from emotune import lifecycle
+from emotune import lifecycle, recovery
 from emotune.extensions import db
 from emotune.models import Analysis, QueueMark, Status, as_utc, utcnow
 
 
 class Clock:
-    """A settable ``utcnow`` for the lifecycle module."""
+    """A settable ``utcnow`` for the lifecycle and recovery modules."""
 
     def __init__(self) -> None:
         self.now = utcnow()
@@ -34,6 +34,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(lifecycle, "utcnow", clock)
+    monkeypatch.setattr(recovery, "utcnow", clock)
     return clock
 
 
@@ -48,8 +49,8 @@ def run_probes(queue: str, clock: Clock, seconds: float, interval: float = 2) ->
     """A healthy worker: every ``interval`` a sweep sends a probe that is taken at once."""
     elapsed = 0.0
     while elapsed < seconds:
-        lifecycle.sweep(queue, clock.now)
-        lifecycle.mark_taken(queue, clock.now)
+        recovery.sweep(queue, clock.now)
+        recovery.mark_taken(queue, clock.now)
         clock.advance(interval)
         elapsed += interval
 
@@ -59,11 +60,11 @@ def test_a_lost_analysis_fails_although_probes_keep_flowing(app: Flask, clock: C
     with app.test_request_context():
         lost = queued(clock)
         # Its message is gone (broker restarted empty); the queue keeps moving.
-        clock.advance(lifecycle.ENQUEUE_SLACK_S + 1)
-        fresh_probes = lifecycle.lost_after_s() + 6
+        clock.advance(recovery.ENQUEUE_SLACK_S + 1)
+        fresh_probes = recovery.lost_after_s() + 6
         run_probes(queue, clock, fresh_probes)
         late = queued(clock)  # enqueued just now: it must not be judged lost
-        lifecycle.sweep(queue, clock.now)
+        recovery.sweep(queue, clock.now)
         db.session.refresh(lost)
         db.session.refresh(late)
         assert lost.status == Status.FAILED and lost.error_code == "lost"
@@ -75,10 +76,10 @@ def test_nothing_is_lost_before_a_probe_is_old_enough(app: Flask, clock: Clock) 
     queue = app.config["EMOTUNE_QUEUE"]
     with app.test_request_context():
         analysis = queued(clock)
-        clock.advance(lifecycle.ENQUEUE_SLACK_S + 1)
+        clock.advance(recovery.ENQUEUE_SLACK_S + 1)
         # Probes taken, but none yet lost_after_s ago: a message may still wait in a worker.
-        run_probes(queue, clock, lifecycle.lost_after_s() - 4)
-        assert lifecycle.sweep(queue, clock.now).lost == 0
+        run_probes(queue, clock, recovery.lost_after_s() - 4)
+        assert recovery.sweep(queue, clock.now).lost == 0
         db.session.refresh(analysis)
         assert analysis.status == Status.QUEUED
 
@@ -87,18 +88,18 @@ def test_taken_probes_are_pruned_and_the_queue_row_holds_the_newest(app: Flask, 
     queue = app.config["EMOTUNE_QUEUE"]
     interval = 2
     with app.test_request_context():
-        run_probes(queue, clock, 5 * lifecycle.lost_after_s(), interval)
-        lifecycle.sweep(queue, clock.now)
+        run_probes(queue, clock, 5 * recovery.lost_after_s(), interval)
+        recovery.sweep(queue, clock.now)
         rows = db.session.scalars(select(QueueMark).where(QueueMark.queue.startswith(queue))).all()
         probes = [row for row in rows if row.queue != queue]
         # Only those not yet settled, plus the settled one.
-        assert len(probes) <= lifecycle.lost_after_s() // interval + 2
+        assert len(probes) <= recovery.lost_after_s() // interval + 2
         mark = db.session.get(QueueMark, queue)
         assert as_utc(mark.sent_at) == max(as_utc(row.sent_at) for row in probes)
         # A redelivered probe does not add a row or move its taking.
         newest = max(probes, key=lambda row: as_utc(row.sent_at))
         taken = newest.taken_at
         clock.advance(30)
-        lifecycle.mark_taken(queue, as_utc(newest.sent_at))
+        recovery.mark_taken(queue, as_utc(newest.sent_at))
         db.session.refresh(newest)
         assert newest.taken_at == taken
