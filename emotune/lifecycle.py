@@ -7,8 +7,8 @@ read are in ``emotune.messages``. The Celery tasks (``emotune.tasks``) are thin 
 without Celery.
 
 The selfie is only ever a function argument here, never stored or logged. In the queue it travels
-encrypted with a key that lives only in the analysis row and is erased when the analysis ends, so
-whatever the broker kept (unacked messages, AOF or RDB files, SQLite pages) cannot give it back.
+sealed (``emotune.photo_seal``) with a key that lives only in the analysis row and is erased when
+the analysis ends.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import delete, update
 
-from emotune import events
+from emotune import events, messages
+from emotune.photo_seal import PhotoUnreadable, new_key, seal, unseal
 from emotune.extensions import db
-from emotune.messages import QUEUE_UNAVAILABLE
 from emotune.served_model import ModelUnavailable
 from emotune.models import FINISHED, Analysis, Face, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
@@ -58,7 +57,7 @@ def create(strategy: str | None, session_key: str | None, access_token_hash: str
     ``access_token_hash`` lets an API client without cookies read it later (emotune.api.access).
     """
     analysis = Analysis(status=Status.QUEUED, stage=Stage.QUEUED, strategy=strategy, session_key=session_key,
-                        access_token_hash=access_token_hash, photo_key=Fernet.generate_key().decode("ascii"))
+                        access_token_hash=access_token_hash, photo_key=new_key())
     db.session.add(analysis)
     db.session.commit()
     return analysis
@@ -69,7 +68,7 @@ def enqueue(analysis: Analysis, upload: CheckedUpload, task: AnalysisTask) -> No
 
     Raises ``QueueUnavailable`` after marking the analysis failed when the broker refuses it.
     """
-    sealed = Fernet(analysis.photo_key.encode("ascii")).encrypt(upload.data).decode("ascii")
+    sealed = seal(analysis.photo_key, upload.data)
     try:
         task.apply_async(
             args=[str(analysis.id), sealed],
@@ -81,7 +80,7 @@ def enqueue(analysis: Analysis, upload: CheckedUpload, task: AnalysisTask) -> No
         )
     except Exception as exc:
         log.exception("Could not enqueue analysis %s", analysis.id)
-        fail(analysis, "queue_unavailable", QUEUE_UNAVAILABLE)
+        fail(analysis, "queue_unavailable", messages.QUEUE_UNAVAILABLE)
         raise QueueUnavailable(str(exc)) from exc
 
 
@@ -116,9 +115,7 @@ def claim(analysis_id: uuid.UUID) -> Analysis | None:
     elif analysis.status in FINISHED:
         log.info("Analysis %s is already %s; not running it again", analysis_id, analysis.status)
     elif analysis.attempts >= MAX_ATTEMPTS:
-        fail(analysis, "worker_lost",
-             f"The analysis stopped its worker {analysis.attempts} times, so it was given up. "
-             "Please try another photo.")
+        fail(analysis, "worker_lost", messages.gave_up(analysis.attempts))
     return None
 
 
@@ -214,9 +211,9 @@ def analyse(analysis_id: str, sealed_photo: str, load_recognizer: Callable[[], R
     if analysis is None:
         return "skipped"
     try:
-        image = Fernet(analysis.photo_key.encode("ascii")).decrypt(sealed_photo.encode("ascii"))
-    except (InvalidToken, ValueError, AttributeError):
-        fail(analysis, "invalid_message", "The photo did not reach the worker intact. Please upload it again.")
+        image = unseal(analysis.photo_key, sealed_photo)
+    except PhotoUnreadable:
+        fail(analysis, "invalid_message", messages.PHOTO_DAMAGED)
         return analysis.status
     try:
         recognizer = load_recognizer()
@@ -234,8 +231,7 @@ def analyse(analysis_id: str, sealed_photo: str, load_recognizer: Callable[[], R
     except ModelError as exc:
         db.session.rollback()
         log.error("Analysis %s: model error: %s", key, exc)
-        fail(analysis, "model_error", "The emotion model failed on this photo; the operator has been "
-             "told. Please try again later.")
+        fail(analysis, "model_error", messages.MODEL_FAILED)
     return analysis.status
 
 
@@ -243,16 +239,14 @@ def fail_timed_out(analysis_id: str, limit_s: float) -> str:
     """End an analysis whose task ran past its soft time limit; returns its status."""
     db.session.rollback()
     log.error("Analysis %s ran past its %s s soft time limit", analysis_id, limit_s)
-    return _fail_by_id(analysis_id, "timeout", f"The analysis took longer than {limit_s} s. Please try "
-                       "again, perhaps with a smaller photo.")
+    return _fail_by_id(analysis_id, "timeout", messages.timed_out(limit_s))
 
 
 def fail_crashed(analysis_id: str) -> str:
     """End an analysis whose task raised something unexpected (logged by id: the args hold the selfie)."""
     db.session.rollback()
     log.exception("Analysis %s failed unexpectedly", analysis_id)
-    return _fail_by_id(analysis_id, "internal_error",
-                       "Something went wrong while analysing the photo. Please try again.")
+    return _fail_by_id(analysis_id, "internal_error", messages.CRASHED)
 
 
 

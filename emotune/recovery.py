@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from emotune.config import visibility_timeout
 from emotune.extensions import db
 from emotune.lifecycle import fail
-from emotune.messages import LOST_MESSAGE
+from emotune import messages
 from emotune.models import Analysis, QueueMark, Status, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,17 +47,8 @@ def waiting_notice(analysis: Analysis, now: datetime | None = None) -> dict[str,
     mark = db.session.get(QueueMark, current_app.config["EMOTUNE_QUEUE"])
     recent = timedelta(seconds=3 * current_app.config["EMOTUNE_SWEEP_INTERVAL_S"] + lost_after_s())
     if mark and mark.taken_at and now - as_utc(mark.taken_at) < recent:
-        return {
-            "code": "waiting_in_queue",
-            "message": f"Waiting in the queue for {waited:.0f} s behind other photos; workers are taking "
-            "work, so it will start soon. If it cannot run, it ends with a message saying so.",
-        }
-    return {
-        "code": "waiting_for_worker",
-        "message": f"No worker has taken work for a while, so this photo has waited {waited:.0f} s. "
-        "It runs when a worker is back; the operator should check that one is running "
-        "(`celery -A worker worker` and `celery -A worker beat`, or `emotune`) and see /readyz.",
-    }
+        return {"code": "waiting_in_queue", "message": messages.waiting_in_queue(waited)}
+    return {"code": "waiting_for_worker", "message": messages.waiting_for_worker(waited)}
 
 
 def stuck_after_s() -> int:
@@ -80,18 +71,26 @@ def lost_after_s() -> int:
     return max(current_app.config["EMOTUNE_TASK_HARD_LIMIT_S"], RETRY_BACKOFF_MAX_S) + STUCK_MARGIN_S
 
 
+def stuck_error(analysis: Analysis, now: datetime | None = None) -> dict[str, str] | None:
+    """The error a running analysis ends with when its worker can no longer be finishing it, else None.
+
+    Reading only: a request shows this verdict at once, and the sweep writes it (``fail_if_stuck``).
+    """
+    if analysis.status != Status.RUNNING or analysis.started_at is None:
+        return None
+    limit = stuck_after_s()
+    if (now or utcnow()) - as_utc(analysis.started_at) < timedelta(seconds=limit):
+        return None
+    return {"code": "worker_lost", "message": messages.stopped_running(limit)}
+
+
 def fail_if_stuck(analysis: Analysis, now: datetime | None = None) -> bool:
     """Mark a running analysis failed when its worker can no longer be finishing it."""
-    if analysis.status != Status.RUNNING or analysis.started_at is None:
+    error = stuck_error(analysis, now)
+    if error is None:
         return False
-    now = now or utcnow()
-    limit = stuck_after_s()
-    if now - as_utc(analysis.started_at) < timedelta(seconds=limit):
-        return False
-    fail(analysis, "worker_lost",
-         f"The analysis stopped without finishing within {limit} s (the worker was stopped or "
-         "ran out of time). Please try again with a new photo.")
-    log.warning("Analysis %s marked worker_lost after %s s running", analysis.id, limit)
+    fail(analysis, error["code"], error["message"])
+    log.warning("Analysis %s marked worker_lost after %s s running", analysis.id, stuck_after_s())
     return True
 
 
@@ -147,7 +146,7 @@ def sweep(queue: str, now: datetime | None = None) -> SweepReport:
         for analysis in db.session.scalars(
             select(Analysis).where(Analysis.status == Status.QUEUED, Analysis.created_at < before)
         ):
-            fail(analysis, "lost", LOST_MESSAGE)
+            fail(analysis, "lost", messages.LOST_MESSAGE)
             log.warning("Analysis %s failed as lost: still queued after the queue moved past it", analysis.id)
             lost += 1
         # Older probes can never settle anything the settled one does not.

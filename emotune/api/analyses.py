@@ -13,7 +13,7 @@ from emotune.api.errors import ApiError
 from emotune import lifecycle, messages, recovery
 from emotune.api.serialise import analysis_json, with_votes
 from emotune.extensions import db, limiter
-from emotune.models import Analysis, Status
+from emotune.models import Analysis, Stage, Status
 from emotune.tasks import analyse_selfie
 from recognizer.errors import ImageRejected
 from recognizer.images import check_upload
@@ -102,10 +102,12 @@ def get_analysis(analysis_id: str) -> Response:
 
 
 def analysis_state(analysis: Analysis) -> dict:
-    """The analysis as a poll (or an event stream) shows it: a run that outlived its worker is ended
-    first, and a long wait says why."""
-    recovery.fail_if_stuck(analysis)
+    """The analysis as a poll (or an event stream) shows it: a run that outlived its worker shows the
+    failure the sweep will record, and a long wait says why. Reading it writes nothing."""
     body = analysis_json(analysis)
+    stuck = recovery.stuck_error(analysis)
+    if stuck is not None:
+        body.update(status=Status.FAILED, stage=Stage.FAILED, error=stuck)
     if body["notice"] is None:
         body["notice"] = recovery.waiting_notice(analysis)
     return body

@@ -52,7 +52,7 @@ def analysis_events(analysis_id: str) -> Response:
                     yield _event("gone", GONE)
                     return
                 body = analysis_state(analysis)
-                finished = analysis.status in FINISHED
+                finished = body["status"] in FINISHED
                 # The connection goes back to the pool while the stream waits.
                 db.session.close()
                 seen = (body["status"], body["stage"], json.dumps(body["notice"], sort_keys=True))

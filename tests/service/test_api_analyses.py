@@ -96,6 +96,37 @@ def test_running_past_the_hard_limit_is_marked_worker_lost(app: Flask, client: F
     assert body["error"]["code"] == "worker_lost" and "try again" in body["error"]["message"]
 
 
+def test_a_poll_writes_nothing_and_the_sweep_records_what_it_showed(app: Flask, client: FlaskClient,
+                                                                   face_jpeg: bytes) -> None:
+    from sqlalchemy import event
+
+    from emotune import recovery
+
+    url = post_photo(client, face_jpeg).get_json()["url"]
+    analysis_id = uuid.UUID(url.rsplit("/", 1)[1])
+    with app.app_context():
+        analysis = db.session.get(Analysis, analysis_id)
+        analysis.status, analysis.stage = "running", "analysing"
+        analysis.started_at = utcnow() - timedelta(seconds=app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + 60)
+        db.session.commit()
+        engine = db.engine
+    statements: list[str] = []
+    record = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        shown = client.get(url).get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements, "the poll read the analysis"
+    writes = [s for s in statements if s.split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+    assert shown["status"] == "failed" and shown["error"]["code"] == "worker_lost"
+    with app.test_request_context():
+        assert db.session.get(Analysis, analysis_id).status == "running"
+        assert recovery.sweep(app.config["EMOTUNE_QUEUE"]).stuck == 1
+    assert client.get(url).get_json()["error"] == shown["error"]
+
+
 def test_queue_unreachable_gives_503_and_a_failed_analysis(tmp_path: Path, face_jpeg: bytes) -> None:
     app = make_app(tmp_path / "instance", REDIS_URL="redis://127.0.0.1:1/0")
     client = app.test_client()
