@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 KEEP_PER_PROFILE = 6
 PAGES_PER_TERM = 2
 SEARCH_TTL = timedelta(days=7)
-# The daily scheduled refresh (Celery beat in emotune/catalogue_tasks.py reads these).
+# The daily scheduled refresh (Celery beat in emotune/tasks/catalogue.py reads these).
 REFRESH_HOUR_UTC = 4
 REFRESH_MINUTE_UTC = 17
 # This many oEmbed failures in a row mean Spotify is down, not one slow playlist: stop.

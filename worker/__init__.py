@@ -15,7 +15,7 @@ from celery.signals import beat_embedded_init, task_postrun, worker_process_init
 from emotune import create_app, served_model
 from emotune.broker_cleanup import delete_delivered_messages
 from emotune.cli.children import die_with_parent
-from emotune.catalogue_tasks import BEAT_SCHEDULE
+from emotune.tasks.catalogue import BEAT_SCHEDULE
 from emotune.extensions import db
 from emotune.tasks import sweep_schedule
 

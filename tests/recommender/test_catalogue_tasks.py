@@ -14,8 +14,8 @@ from tests.spotify_stub import Scripted, SpotifyStub
 from sqlalchemy import select
 
 from recommender.models import Playlist
-from emotune import catalogue_tasks
-from emotune.catalogue_tasks import (
+from emotune.tasks import catalogue as catalogue_tasks
+from emotune.tasks.catalogue import (
     BEAT_SCHEDULE,
     JITTER_S,
     RETRY_AFTER_CAP_S,
@@ -53,7 +53,7 @@ def test_outages_use_celerys_own_backoff_with_jitter() -> None:
 
 def test_beat_schedule_names_the_refresh_task() -> None:
     entry = BEAT_SCHEDULE["refresh-playlists-daily"]
-    assert entry["task"] == refresh_playlists.name == "emotune.catalogue_tasks.refresh_playlists"
+    assert entry["task"] == refresh_playlists.name == "emotune.tasks.catalogue.refresh_playlists"
 
 
 def test_retry_after_3600_schedules_a_retry_instead_of_waiting(

@@ -182,6 +182,6 @@ def test_saving_lives_in_the_recommender_and_the_web_only_translates() -> None:
     """Track collection and playlist text are the recommender's; spotify_auth keeps no second copy."""
     from pathlib import Path
 
-    web = (Path(__file__).resolve().parents[2] / "emotune" / "spotify_auth.py").read_text()
+    web = (Path(__file__).resolve().parents[2] / "emotune" / "spotify_auth" / "views.py").read_text()
     assert "search_track_uris" not in web and "def _playlist_text" not in web and "hashlib" not in web
     assert "error_response(" not in web  # one error style: ApiError

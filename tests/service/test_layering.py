@@ -62,7 +62,7 @@ def test_the_web_never_imports_the_worker_entry_point(tmp_path: Path) -> None:
 
 def test_worker_never_imports_tensorflow(tmp_path: Path) -> None:
     modules = imported_modules("import worker", worker_env(tmp_path))
-    assert {"worker", "emotune.tasks", "emotune.catalogue_tasks"} <= modules
+    assert {"worker", "emotune.tasks", "emotune.tasks.catalogue"} <= modules
     assert "tensorflow" not in modules and "keras" not in modules
 
 
@@ -75,7 +75,7 @@ def test_importing_the_worker_loads_no_model(tmp_path: Path) -> None:
 
 def test_worker_app_is_the_flask_apps_celery_with_the_beat_schedules(tmp_path: Path) -> None:
     code = (
-        "import worker\nfrom emotune.catalogue_tasks import BEAT_SCHEDULE, refresh_playlists\n"
+        "import worker\nfrom emotune.tasks.catalogue import BEAT_SCHEDULE, refresh_playlists\n"
         "from emotune.tasks import sweep, sweep_schedule\n"
         "assert worker.app is worker.celery_app is worker.flask_app.extensions['celery']\n"
         "schedule = worker.celery_app.conf.beat_schedule\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emotune.cli.children import Child, PortTaken, listening_socket
-from emotune.cli.serve import Terminal
+from emotune.cli.console import Terminal
 
 CHILD_REPORT = (
     "import ctypes, signal\n"

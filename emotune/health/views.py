@@ -17,12 +17,13 @@ import time
 from typing import Any
 
 from celery import Celery
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from emotune.api.access import bearer_token
 from emotune.config import control_queue
 from emotune.extensions import db
+from emotune.health import bp
 from emotune.models import QueueMark, as_utc, utcnow
 from emotune.served_model import model_unavailable_message, resolve_model
 from emotune.tasks import ping
@@ -30,7 +31,6 @@ from recommender.refresh import spotify_configured
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("health", __name__)
 
 def _celery() -> Celery:
     return current_app.extensions["celery"]

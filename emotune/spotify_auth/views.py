@@ -16,11 +16,12 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, request, session
+from flask import Response, current_app, jsonify, redirect, request, session
 from spotipy.cache_handler import MemoryCacheHandler
 
 from emotune.api.errors import ApiError
 from emotune.extensions import db
+from emotune.spotify_auth import bp
 from recommender.errors import (
     LoginRequired,
     NoMoodProfile,
@@ -35,8 +36,6 @@ from recommender.strategies import UnknownEmotion, UnknownStrategy, check_emotio
 from recommender.tokens import DatabaseTokenCache
 
 log = logging.getLogger(__name__)
-
-bp = Blueprint("spotify_auth", __name__, url_prefix="/spotify")
 
 USER_KEY = "spotify_user"
 PKCE_KEY = "spotify_pkce"

@@ -1,4 +1,5 @@
-"""Celery tasks: thin adapters from queued messages to ``emotune.lifecycle``.
+"""Celery tasks, all of them in this package: the analysis tasks here (thin adapters from queued
+messages to ``emotune.lifecycle`` and ``emotune.recovery``), the catalogue's in ``emotune.tasks.catalogue``.
 
 Options common to every task (late acknowledgement, requeue when the worker is lost, no result
 stored) are set once in the Celery config (``emotune.config.celery_config``); a task sets only
