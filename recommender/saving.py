@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from recommender.models import MoodProfile, Playlist
 from recommender.service import ADJECTIVES
-from recommender.spotify_client import SpotifySettings, UserClient, pkce_manager
+from recommender.spotify_client import SpotifySettings
+from recommender.spotify_user import UserClient, pkce_manager
 from recommender.strategies import check_emotion, check_strategy
 
 MAX_TRACKS = 30

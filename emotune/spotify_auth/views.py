@@ -31,7 +31,8 @@ from recommender.errors import (
 )
 from recommender.refresh import spotify_configured
 from recommender.saving import save_to_account
-from recommender.spotify_client import SpotifySettings, UserClient, pkce_manager, translated_errors
+from recommender.spotify_client import SpotifySettings, translated_errors
+from recommender.spotify_user import UserClient, pkce_manager
 from recommender.strategies import UnknownEmotion, UnknownStrategy, check_emotion, check_strategy
 from recommender.tokens import DatabaseTokenCache
 
