@@ -20,7 +20,8 @@ from recognizer.emotions import EMOTIONS
 from recognizer.faces import FRAME_BOX_WIDTH, GROUP_SPAN, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
 from recognizer.group import GroupReading, group_reading
 from recognizer.images import WORK_SIDE, decode_image
-from recognizer.recipe import ServingRecipe, model_version, read_metadata
+from recognizer.metadata import read_metadata
+from recognizer.recipe import ServingRecipe, model_version
 from recognizer.runtime import Classifier, load_classifier
 
 # Up to this many faces are classified (largest first); the result counts the others left out.

@@ -11,7 +11,6 @@ file) is computed here too.
 """
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,42 +21,14 @@ import numpy as np
 from recognizer.confidence import ConfidenceBands
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
-from recognizer.preprocess import INPUT_SIZE, PREPROCESSING, faces_to_input
+from recognizer.metadata import read_metadata
+from recognizer.preprocess import faces_to_input
 from recognizer.prior import PriorCorrection
 
-INPUT_SHAPE: Final = (INPUT_SIZE, INPUT_SIZE, 3)
 # A softmax in float32 can underflow to exactly 0; the temperature works on logarithms.
 _FLOOR: Final = 1e-12
 
 Predict = Callable[[np.ndarray], np.ndarray]
-
-
-def metadata_path(model_path: Path | str) -> Path:
-    """Where a model's metadata JSON lives: ``<stem>.json`` beside it."""
-    return Path(model_path).with_suffix(".json")
-
-
-def read_metadata(model_path: Path | str) -> dict[str, Any]:
-    """Read and check ``<stem>.json`` beside the model; raise ModelError saying what disagrees."""
-    meta_path = metadata_path(model_path)
-    try:
-        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelError(f"Model metadata {meta_path} is missing; it must sit beside {Path(model_path).name}") from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"Model metadata {meta_path} is unreadable: {exc}") from exc
-    if not isinstance(metadata, dict):
-        raise ModelError(f"Model metadata {meta_path} must be a JSON object")
-    problems = []
-    if list(metadata.get("classes", [])) != list(EMOTIONS):
-        problems.append(f"classes are {metadata.get('classes')!r}, expected {list(EMOTIONS)!r} in that order")
-    if list(metadata.get("input_shape", [])) != list(INPUT_SHAPE):
-        problems.append(f"input_shape is {metadata.get('input_shape')!r}, expected {list(INPUT_SHAPE)!r}")
-    if metadata.get("preprocessing") != PREPROCESSING:
-        problems.append(f"preprocessing is {metadata.get('preprocessing')!r}, expected {PREPROCESSING!r}")
-    if problems:
-        raise ModelError(f"Model metadata {meta_path} disagrees with this recognizer: " + "; ".join(problems))
-    return metadata
 
 
 def file_sha256(path: Path | str) -> str:

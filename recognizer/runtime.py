@@ -2,7 +2,7 @@
 
 This module never imports TensorFlow itself; only the Keras fallback does, lazily, when asked to
 load an ``.h5`` model. A model is accepted only if it agrees with its metadata JSON (``<stem>.json``
-beside it, read by :func:`recognizer.recipe.read_metadata`): the classes and their order, the input
+beside it, read by :func:`recognizer.metadata.read_metadata`): the classes and their order, the input
 shape and the preprocessing. The thread count is a parameter: the app's configuration decides it.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
-from recognizer.recipe import INPUT_SHAPE, read_metadata
+from recognizer.metadata import INPUT_SHAPE, read_metadata
 
 log = logging.getLogger(__name__)
 

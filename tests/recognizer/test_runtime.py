@@ -10,7 +10,7 @@ from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
 from recognizer.faces import crop_square, detect_faces
 from recognizer.preprocess import faces_to_input
-from recognizer.recipe import read_metadata
+from recognizer.metadata import read_metadata
 from recognizer.runtime import LiteRTClassifier, load_classifier
 
 from tests.recognizer.conftest import write_metadata
