@@ -4,10 +4,10 @@ The plan's MobileNetV2 with random weights has exactly the trained model's layer
 speed and memory figures hold; its predictions mean nothing and are never shown to anyone.
 """
 
-import json
 from pathlib import Path
 
 from recognizer.emotions import EMOTIONS
+from recognizer.metadata import write_metadata
 from recognizer.preprocess import INPUT_SIZE, PREPROCESSING
 
 
@@ -32,5 +32,5 @@ def write_plan_model(directory: Path) -> Path:
         "note": "untrained stand-in for benchmarks",
     }
     for path in (h5, tflite):
-        path.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+        write_metadata(path, metadata)
     return tflite

@@ -22,6 +22,7 @@ from typing import Final
 import cv2
 import numpy as np
 
+from recognizer.metadata import read_metadata, write_metadata
 from recognizer.pipeline import Recognizer
 
 Condition = Callable[[np.ndarray], np.ndarray]
@@ -121,7 +122,7 @@ def load_faces(model: Path, data_dir: Path, split: str) -> tuple[np.ndarray, np.
     if split == "validation":
         from ml.serving import rebuild_validation
 
-        data = rebuild_validation(json.loads(model.with_suffix(".json").read_text()), data_dir)
+        data = rebuild_validation(read_metadata(model), data_dir)
     else:
         data = load_split(data_dir, split)
     return data.images, data.labels
@@ -129,10 +130,9 @@ def load_faces(model: Path, data_dir: Path, split: str) -> tuple[np.ndarray, np.
 
 def record(model: Path, split: str, per_class: int, result: dict[str, object]) -> None:
     """Write ``result`` into the model's metadata as ``metrics.robustness_<split>``."""
-    path = model.with_suffix(".json")
-    meta = json.loads(path.read_text())
+    meta = read_metadata(model)
     meta.setdefault("metrics", {})[f"robustness_{split}"] = {"per_class": per_class, **result}
-    path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_metadata(model, meta)
 
 
 def print_table(result: dict[str, object], title: str) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from recognizer.confidence import ConfidenceBands
 from recognizer.errors import ModelError
+from recognizer.metadata import metadata_path
 from recognizer.models import resolve_model_path
 from recognizer.recipe import ServingRecipe
 
@@ -121,7 +122,7 @@ def confidence_bands(config: Mapping[str, Any]) -> ConfidenceBands | None:
     if path is None:
         return None
     try:
-        key = (path, path.with_suffix(".json").stat().st_mtime)
+        key = (path, metadata_path(path).stat().st_mtime)
         if key not in _recipes:
             _recipes.clear()
             _recipes[key] = ServingRecipe.for_model(path)

@@ -9,7 +9,6 @@ that the serving recipe (mirror, prior, temperature, bands) treats like any sing
 """
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from recognizer.metadata import read_metadata, write_metadata
 from recognizer.recipe import file_sha256, model_version
 
 from ml import metadata
@@ -92,7 +92,7 @@ def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -
     model_path.parent.mkdir(parents=True, exist_ok=True)
     ensemble.model.save(model_path)
     tflite_path = export_tflite(ensemble.model, model_path.with_suffix(".tflite"))
-    member_meta = [json.loads(path.with_suffix(".json").read_text()) for path in member_paths]
+    member_meta = [read_metadata(path) for path in member_paths]
     meta = copy.deepcopy(member_meta[0])
     meta["name"] = model_path.stem
     meta["version"] = model_version(tflite_path)
@@ -104,5 +104,5 @@ def build_files(member_paths: list[Path], model_path: Path, faces: np.ndarray) -
                         "test": {k: m["metrics"]["test"][k] for k in ("accuracy", "macro_f1")}} for m in member_meta]
     meta["export_agreement"] = metadata.export_agreement(ensemble.model, tflite_path, faces)
     meta.pop("serving", None)  # decided afresh for the ensemble, on the validation split
-    model_path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_metadata(model_path, meta)
     return meta

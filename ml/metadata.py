@@ -1,6 +1,5 @@
 """The metadata JSON saved beside each model: what it is, how it was made, how well it does."""
 
-import json
 import platform
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
+from recognizer.metadata import write_metadata
 from recognizer.preprocess import FER_SIZE, PREPROCESSING
 from recognizer.recipe import ServingRecipe, file_sha256, model_version
 
@@ -108,7 +108,5 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
 
 
 def write(meta: dict[str, Any], model_path: Path) -> Path:
-    """Write ``<model stem>.json`` beside the model."""
-    path = model_path.with_suffix(".json")
-    path.write_text(json.dumps(meta, indent=2) + "\n")
-    return path
+    """Write ``<model stem>.json`` beside the model, checked against the recognizer's schema."""
+    return write_metadata(model_path, meta)

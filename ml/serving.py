@@ -11,7 +11,6 @@ measured on the calibrated probabilities (:mod:`ml.calibration`). Training calls
 rebuilding that model's validation split from its metadata.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -23,6 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from recognizer.confidence import ConfidenceBands
 from recognizer.emotions import EMOTIONS
+from recognizer.metadata import read_metadata, write_metadata
 from recognizer.prior import PriorCorrection
 from recognizer.recipe import ServingRecipe, apply_temperature
 
@@ -148,8 +148,7 @@ def tune_serving(model_path: Path, data_dir: Path, threads: int = 2) -> ServingC
     from ml.evaluate import predict_faces, served_metrics
     from ml.report import print_metrics, write_report
 
-    meta_path = model_path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text())
+    meta = read_metadata(model_path)
     validation = rebuild_validation(meta, data_dir)
     raw_recipe = ServingRecipe.from_metadata(meta).uncorrected()
     probabilities = predict_faces(model_path, validation.images, raw_recipe, threads=threads, label="predicting validation")
@@ -174,5 +173,5 @@ def tune_serving(model_path: Path, data_dir: Path, threads: int = 2) -> ServingC
     meta["metrics"]["validation"] = {"accuracy": choice.prior.scores[choice.prior.correction.exponent][0],
                                      **{key: round(value, 4) for key, value in choice.validation.items()}}
     meta["report_files"] = {key: Path(value).name for key, value in files.items()}
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_metadata(model_path, meta)
     return choice

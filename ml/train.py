@@ -20,6 +20,7 @@ from rich.table import Table
 from sklearn.utils.class_weight import compute_class_weight
 
 from recognizer.emotions import EMOTIONS
+from recognizer.metadata import read_metadata
 from recognizer.recipe import ServingRecipe
 
 from ml import augment, callbacks, metadata, serving
@@ -342,4 +343,4 @@ def train(config: TrainConfig) -> TrainResult:
 
 def load_metadata(model_path: Path) -> dict[str, Any]:
     """The metadata JSON beside a model file."""
-    return json.loads(model_path.with_suffix(".json").read_text())
+    return read_metadata(model_path)

@@ -30,8 +30,14 @@ def read_metadata(model_path: Path | str) -> dict[str, Any]:
         raise ModelError(f"Model metadata {meta_path} is missing; it must sit beside {Path(model_path).name}") from exc
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"Model metadata {meta_path} is unreadable: {exc}") from exc
+    check_metadata(metadata, meta_path)
+    return metadata
+
+
+def check_metadata(metadata: Any, where: Path | str) -> None:
+    """Raise ModelError saying what in ``metadata`` (from or for ``where``) disagrees with this recognizer."""
     if not isinstance(metadata, dict):
-        raise ModelError(f"Model metadata {meta_path} must be a JSON object")
+        raise ModelError(f"Model metadata {where} must be a JSON object")
     problems = []
     if list(metadata.get("classes", [])) != list(EMOTIONS):
         problems.append(f"classes are {metadata.get('classes')!r}, expected {list(EMOTIONS)!r} in that order")
@@ -40,5 +46,12 @@ def read_metadata(model_path: Path | str) -> dict[str, Any]:
     if metadata.get("preprocessing") != PREPROCESSING:
         problems.append(f"preprocessing is {metadata.get('preprocessing')!r}, expected {PREPROCESSING!r}")
     if problems:
-        raise ModelError(f"Model metadata {meta_path} disagrees with this recognizer: " + "; ".join(problems))
-    return metadata
+        raise ModelError(f"Model metadata {where} disagrees with this recognizer: " + "; ".join(problems))
+
+
+def write_metadata(model_path: Path | str, metadata: dict[str, Any]) -> Path:
+    """Check ``metadata`` and write it as ``<stem>.json`` beside the model; returns its path."""
+    path = metadata_path(model_path)
+    check_metadata(metadata, path)
+    path.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return path

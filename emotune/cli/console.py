@@ -7,7 +7,6 @@ warnings go to ``<instance>/emotune.log`` unless ``--verbose``.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -17,6 +16,9 @@ from typing import IO, Any
 
 import click
 from flask import Flask
+
+from recognizer.errors import ModelError
+from recognizer.metadata import read_metadata
 
 LOG_NAME = "emotune.log"
 
@@ -63,11 +65,11 @@ def describe_model(app: Flask, reply: dict[str, Any] | None) -> tuple[str, bool]
         return model_unavailable_message(path), False
     words = path.stem
     try:
-        metadata = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        metadata = read_metadata(path)
         accuracy = metadata["metrics"]["test"]["accuracy"]
         dataset = metadata.get("dataset", {}).get("name", "its")
         words += f", {accuracy * 100:.1f}% accurate on the {dataset.upper()} test set"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ModelError, KeyError, TypeError):
         words += " (no accuracy recorded in its metadata)"
     return words, True
 
