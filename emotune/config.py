@@ -43,7 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", doc="SQLAlchemy URL; unset: SQLite in the instance folder"),
     Setting("REDIS_URL", doc="broker, result store and rate limits; unset: embedded SQLite broker"),
     Setting("EMOTUNE_INSTANCE_PATH", doc="instance folder; unset: instance/ in the repo"),
-    Setting("EMOTUNE_MODEL_PATH", doc="model file to serve; unset: the newest in EMOTUNE_MODELS_DIR"),
+    Setting("EMOTUNE_MODEL_PATH", doc="model file to serve; unset: the one EMOTUNE_MODELS_DIR/SERVED names"),
     Setting("EMOTUNE_MODELS_DIR", MODELS_DIR, doc="where models are looked for"),
     Setting("EMOTUNE_LITERT_THREADS", 1, int, "CPU threads LiteRT uses per worker process"),
     Setting("EMOTUNE_MIN_FACE_PX", 48, int, "smallest face read, in the photo's pixels (>= 48; larger is faster)"),

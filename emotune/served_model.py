@@ -47,7 +47,7 @@ _recipes: dict[tuple[Path, float], ServingRecipe] = {}
 
 
 def resolve_model(config: Mapping[str, Any]) -> Path | None:
-    """EMOTUNE_MODEL_PATH when configured, else the newest ``mobilenetv2_*`` in EMOTUNE_MODELS_DIR."""
+    """EMOTUNE_MODEL_PATH when configured, else the model EMOTUNE_MODELS_DIR's ``SERVED`` pointer names."""
     return resolve_model_path(config["EMOTUNE_MODELS_DIR"], config.get("EMOTUNE_MODEL_PATH"))
 
 
@@ -59,8 +59,8 @@ def model_unavailable_message(path: Path | None) -> str:
             "a mobilenetv2_*.tflite with its .json metadata in ml/models (see `flask train-model`)."
         )
     return (
-        f"The emotion model file {path} does not exist: fix EMOTUNE_MODEL_PATH, or unset it to use "
-        "the newest mobilenetv2_*.tflite in ml/models."
+        f"The emotion model file {path} does not exist: fix EMOTUNE_MODEL_PATH (or the file name in "
+        "ml/models/SERVED), or unset it to serve the model ml/models/SERVED names."
     )
 
 

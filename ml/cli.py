@@ -60,13 +60,18 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
               help="Plan heads trained on the one cached frozen trunk (other seeds) and served as their mean: "
                    "one model, one .tflite; each head beyond the first costs about 37% of a model at serving. "
                    "--time-budget is shared between them.")
+@click.option("--serve", is_flag=True,
+              help="Make the new model the one the service loads (rewrites <output-dir>/SERVED) after printing how "
+                   "it compares with the served one; without it the served model stays as it is.")
 def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_size: int, learning_rate: float,
                 val_fraction: float, seed: int, base_weights: Path | None, no_pretrained: bool, output_dir: Path,
                 views: int, erase_probability: float, degrade_probability: float, max_shift_px: float,
                 cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
                 time_budget: float | None, limit_per_class: int | None, init_weights: Path | None,
-                heads: int) -> None:
-    """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report."""
+                heads: int, serve: bool) -> None:
+    """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report.
+
+    A new generation never changes what is served unless --serve is given."""
     from ml.datasets import DatasetError
     from ml.train import TrainConfig, train
     from ml.weights import WeightsUnavailable
@@ -81,9 +86,22 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class,
                          init_weights=init_weights, heads=heads)
     try:
-        train(config)
+        result = train(config)
     except (DatasetError, WeightsUnavailable) as error:
         raise click.ClickException(str(error)) from error
+    report_serving(result.tflite_path, serve)
+
+
+def report_serving(model_path: Path, serve: bool) -> None:
+    """Print how ``model_path`` compares with the served model, and serve it when asked."""
+    from ml.promotion import compare_with_served, serve as make_served
+
+    for line in compare_with_served(model_path):
+        click.echo(line)
+    if serve:
+        click.echo(f"Now serving {model_path.name} ({make_served(model_path)}).")
+    else:
+        click.echo(f"The served model is unchanged; `--serve` would serve {model_path.name}.")
 
 
 @click.command("evaluate-model")

@@ -30,6 +30,20 @@ def test_the_service_serves_the_committed_model_by_default() -> None:
     assert find_default_model(MODELS) == MODEL
 
 
+def test_a_fresh_clone_serves_exactly_the_model_the_pointer_names(tmp_path: Path) -> None:
+    from emotune.config import config_from_env
+    from emotune.served_model import resolve_model
+
+    assert (MODELS / "SERVED").read_text(encoding="utf-8").strip() == MODEL.name
+    config = config_from_env({})
+    assert resolve_model({**config, "EMOTUNE_MODEL_PATH": None}) == MODEL
+    # Files of other generations beside it change nothing: the pointer decides.
+    for name in ("mobilenetv2_fer2013_5.tflite", "mobilenetv2_fer2013_5.json", "SERVED"):
+        (tmp_path / name).write_bytes((MODELS / name).read_bytes())
+    (tmp_path / "mobilenetv2_fer2013_9.tflite").write_bytes(b"a newer run")
+    assert resolve_model({**config, "EMOTUNE_MODELS_DIR": str(tmp_path), "EMOTUNE_MODEL_PATH": None}) == tmp_path / MODEL.name
+
+
 def test_evaluation_and_serving_share_one_recipe(fer2013_root: Path) -> None:
     """``flask evaluate-model`` and the worker's recognizer give the same probabilities for the same faces."""
     faces = load_split(fer2013_root, "test").images[::120]

@@ -12,6 +12,7 @@ from ml.datasets import load_split
 from ml.evaluate import predict_faces
 from recognizer.recipe import ServingRecipe
 from recognizer.emotions import EMOTIONS
+from recognizer.models import POINTER_NAME, find_default_model, write_pointer
 
 pytestmark = pytest.mark.slow
 
@@ -38,10 +39,13 @@ def ensemble(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.Tem
     out = tmp_path_factory.mktemp("ensemble")
     for path in trained.glob("mobilenetv2_fer2013_1*"):
         (out / path.name).write_bytes(path.read_bytes())
+    write_pointer(out / "mobilenetv2_fer2013_1.tflite")
     result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
                                               "--epochs", "1", "--views", "2", "--val-fraction", "0.25",
                                               "--degrade-probability", "0", "--output-dir", str(out), "--no-cache"])
     assert result.exit_code == 0, result.output
+    assert "mobilenetv2_fer2013_2 against the served mobilenetv2_fer2013_1:" in result.output
+    assert "validation accuracy" in result.output and "The served model is unchanged" in result.output
     members = [out / "mobilenetv2_fer2013_1.h5", out / "mobilenetv2_fer2013_2.h5"]
     result = CliRunner().invoke(assemble_ensemble, ["--data-dir", str(data), *(arg for m in members for arg in ("--member", str(m)))])
     assert result.exit_code == 0, result.output
@@ -56,7 +60,7 @@ def two_heads(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.Te
     cache = tmp_path_factory.mktemp("heads-cache")
     result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
                                               "--epochs", "1", "--views", "2", "--val-fraction", "0.25", "--heads", "2",
-                                              "--output-dir", str(out), "--cache-dir", str(cache)])
+                                              "--output-dir", str(out), "--cache-dir", str(cache), "--serve"])
     assert result.exit_code == 0, result.output
     assert not list(cache.glob("*/*.weights.h5")), "finished heads' checkpoints are removed once the run is written"
     return out / "mobilenetv2_fer2013_1.tflite"
@@ -256,3 +260,14 @@ def test_missing_weights_is_a_clear_cli_error(tmp_path: Path, fer2013_root: Path
     result = CliRunner().invoke(train_model, ["--data-dir", str(fer2013_root), "--base-weights", str(tmp_path / "none.h5")])
     assert result.exit_code != 0
     assert "--base-weights" in result.output and "EMOTUNE_BASE_WEIGHTS" in result.output
+
+
+def test_training_without_serve_leaves_the_served_model_as_it_was(ensemble: Path) -> None:
+    # The second member was trained into a folder serving member 1, without --serve.
+    assert (ensemble.parent / POINTER_NAME).read_text() == "mobilenetv2_fer2013_1.tflite\n"
+    assert find_default_model(ensemble.parent) == ensemble.parent / "mobilenetv2_fer2013_1.tflite"
+
+
+def test_training_with_serve_makes_the_new_model_the_served_one(two_heads: Path) -> None:
+    assert (two_heads.parent / POINTER_NAME).read_text() == f"{two_heads.name}\n"
+    assert find_default_model(two_heads.parent) == two_heads
