@@ -191,8 +191,11 @@ def assemble_ensemble(members: tuple[Path, ...], data_dir: Path, output_path: Pa
               help=f"ImageNet weights file (default ${BASE_WEIGHTS_ENV}).")
 @click.option("--views", default=4, show_default=True, type=click.IntRange(1, 8), help="Views cached per image in a real run.")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(1), help="Epochs assumed for the whole-run estimate.")
-def benchmark_training(data_dir: Path, images: int, base_weights: Path | None, views: int, epochs: int) -> None:
-    """Print seconds per epoch for plain model.fit and for training on cached frozen-part features."""
+@click.option("--whole-model/--no-whole-model", default=True, show_default=True,
+              help="Also time plain model.fit of the whole network (slow: about 10x the cached paths).")
+def benchmark_training(data_dir: Path, images: int, base_weights: Path | None, views: int, epochs: int,
+                       whole_model: bool) -> None:
+    """Print seconds per epoch of each training path and its share of this CPU's limit, in one run."""
     import numpy as np
 
     from ml import benchmark
@@ -202,7 +205,7 @@ def benchmark_training(data_dir: Path, images: int, base_weights: Path | None, v
     data = load_split(data_dir, "train")
     chosen = np.random.default_rng(0).permutation(len(data))[:images]
     weights = resolve_base_weights(str(base_weights) if base_weights else None)
-    result = benchmark.run(data.images[chosen], data.labels[chosen], weights)
+    result = benchmark.run(data.images[chosen], data.labels[chosen], weights, whole_model=whole_model)
     benchmark.print_result(result, views, epochs)
 
 

@@ -32,9 +32,13 @@ from ml.fused_batchnorm import fused_batchnorm
 from ml.ensemble import assemble
 from ml.model import PlanModel, build_model, compile_model
 from ml.report import compute_metrics, print_metrics, write_report
+from ml.views import CachedViews
 from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
 
 console = Console()
+# Training steps Keras runs per call into TensorFlow: fewer round trips through Python per epoch
+# for the few-millisecond steps of the trainable top (flask benchmark-training measures the gain).
+STEPS_PER_EXECUTION = 16
 
 
 @dataclass
@@ -78,34 +82,6 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class CachedViews(keras.utils.PyDataset):
-    """Batches of cached frozen-part features, one random augmented view per image, reshuffled each epoch.
-
-    Each map is also moved by up to ``feature_shift`` cells (see :func:`ml.augment.shift_feature_maps`).
-    """
-
-    def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
-                 feature_shift: int = 0) -> None:
-        super().__init__()
-        self.features, self.targets, self.batch_size = features, targets, batch_size
-        self.feature_shift = feature_shift
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return int(np.ceil(self.features.shape[1] / self.batch_size))
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        maps = augment.shift_feature_maps(self.features[self.view[rows], rows], self.rng, self.feature_shift)
-        return maps.astype(np.float32), self.targets[rows]
-
-    def on_epoch_end(self) -> None:
-        count = self.features.shape[1]
-        self.order = self.rng.permutation(count)
-        self.view = self.rng.integers(0, self.features.shape[0], size=count)
-
-
 @dataclass
 class HeadRun:
     """One plan head trained on the cached features: its full model and how its training went."""
@@ -147,7 +123,7 @@ def train_head(plan: PlanModel, config: TrainConfig, data: "CachedViews", valida
         console.print(f"{name}: finished in an earlier, interrupted run; taken from {checkpoint}")
         return HeadRun(plan.model, checkpoint=checkpoint, **done)
     top = plan.trainable_part(config.batchnorm_inference)
-    compile_model(top, config.learning_rate)
+    compile_model(top, config.learning_rate, STEPS_PER_EXECUTION)
     budget = callbacks.TimeBudget(minutes)
     started = time.monotonic()
     with fused_batchnorm(top):
