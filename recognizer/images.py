@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from recognizer.errors import ImageRejected
+from recognizer.file_structure import cut_short, is_complete, png_exif
 
 # Formats a phone, camera or browser produces. Anything else Pillow can parse (EPS, PSD, ICO, ...)
 # is refused: those are not selfies and some of their decoders are a needless attack surface.
@@ -28,9 +29,6 @@ MAX_SIDE: Final = 1024
 # must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are scaled down to it;
 # their floor is then 48 px of the 4096 px copy.
 WORK_SIDE: Final = 4096
-# An upload whose end cannot be confirmed from its bytes is decoded at this size to check it
-# (JPEGs at 1/8 scale through draft, which still reads every byte of the image data).
-CHECK_SIDE: Final = 256
 # Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
 # main cameras' full-resolution modes, and low enough that decoding the largest accepted image
 # stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see
@@ -89,6 +87,8 @@ def open_image(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large() from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if cut_short(data):
+            raise _unreadable(OSError("cut short")) from exc
         raise ImageRejected(
             "not_an_image",
             f"This file is not an image we can read. Upload a photo ({_FORMATS_TEXT}).",
@@ -169,6 +169,7 @@ def decode_image(data: bytes, work_side: int = MAX_SIDE, min_side: int | None = 
     if max(rgb.size) > work_side:
         rgb.thumbnail((work_side, work_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     pixels = np.asarray(rgb)
+    del rgb  # freed before the trim below, or its pixels may stay with the process
     if loaded_pixels >= TRIM_AFTER_PIXELS:
         release_memory()
     return DecodedImage(pixels=pixels, original_size=original_size)
@@ -245,45 +246,21 @@ class CheckedUpload:
 
 
 def check_upload(data: bytes) -> CheckedUpload:
-    """Refuse what is not a usable photo before it is queued, without decoding its pixels.
+    """Refuse what is not a usable photo before it is queued, without decoding a pixel.
 
     The header is checked (format, size, shape, bytes for the size: ``open_image``), and the file
-    must end where its format says: a JPEG's first image reaches its end-of-image marker, a PNG its
-    IEND chunk. A file that does not show its end this way (a cut-off upload, or an unusual file),
-    and every other format, is decoded once here at a reduced size to decide. The photo itself is
-    decoded fully once, by the worker (``decode_image``). Raises ImageRejected (codes
-    ``empty_file``, ``not_an_image``, ``unsupported_format``, ``truncated_image``,
-    ``image_too_large``, ``image_too_small``, ``image_too_narrow``) with a message saying what to do.
+    must reach the end its format's markers say it has (``recognizer.file_structure``); the
+    orientation comes from the EXIF block. Where the markers cannot tell (a run-length BMP), the
+    worker's decode decides. The photo is decoded once, by the worker (``decode_image``). Raises
+    ImageRejected (codes ``empty_file``, ``not_an_image``, ``unsupported_format``,
+    ``truncated_image``, ``image_too_large``, ``image_too_small``, ``image_too_narrow``) with a message
+    saying what to do.
     """
     image = open_image(data)
-    complete = (image.format in ("JPEG", "MPO") and _jpeg_complete(data)) or (
-        image.format == "PNG" and data[-8:-4] == b"IEND")
-    if not complete:
-        decode_image(data, work_side=CHECK_SIDE)
-    return CheckedUpload(data, _upright_size(image))
-
-
-def _jpeg_complete(data: bytes) -> bool:
-    """Whether the first image of a JPEG reaches its end-of-image marker.
-
-    Segments are walked from the start to the first scan (skipping the EXIF thumbnail, which is a
-    whole JPEG inside an APP1 segment); entropy-coded data never holds 0xFFD9, so the first one
-    after that scan ends the image. Data after it (a motion photo's video, an MPO's second image)
-    does not matter.
-    """
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return False
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker == 0xDA:  # start of scan
-            return data.find(b"\xff\xd9", position + 2 + length) != -1
-        position += 2 + length
-    return False
+    if is_complete(image, data) is False:
+        raise _unreadable(OSError("cut short"))
+    exif = (png_exif(data) or b"") if image.format == "PNG" and "exif" not in image.info else None
+    return CheckedUpload(data, _upright_size(image, exif))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -318,11 +295,22 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     return Image.fromarray((np.clip(values, 0, 65535) >> 8).astype(np.uint8), "L")
 
 
-def _upright_size(image: Image.Image) -> tuple[int, int]:
-    """The (width, height) the image has once its EXIF orientation is applied."""
+def _upright_size(image: Image.Image, exif: bytes | None = None) -> tuple[int, int]:
+    """The (width, height) the image has once its EXIF orientation is applied.
+
+    ``exif``: a PNG's eXIf chunk (b"" for none) read from its chunks, where ``getexif`` would decode it.
+    """
     width, height = image.size
+    if image.format == "TIFF":
+        return width, height  # Pillow reports a TIFF's size upright already (and turns it when loading)
     try:
-        orientation = image.getexif().get(0x0112, 1)
+        if exif is not None:
+            parsed = Image.Exif()
+            if exif:
+                parsed.load(exif)
+            orientation = parsed.get(0x0112, 1)
+        else:
+            orientation = image.getexif().get(0x0112, 1)
     except (OSError, SyntaxError, ValueError):
         orientation = 1
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
