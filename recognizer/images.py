@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from recognizer.errors import ImageRejected
@@ -20,7 +21,9 @@ from recognizer.file_structure import cut_short, is_complete, png_exif
 
 # Formats a phone, camera or browser produces. Anything else Pillow can parse (EPS, PSD, ICO, ...)
 # is refused: those are not selfies and some of their decoders are a needless attack surface.
-SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
+    {"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF"}
+)
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 MAX_SIDE: Final = 1024
@@ -36,7 +39,9 @@ WORK_SIDE: Final = 4096
 MAX_PIXELS: Final = 64_000_000
 # Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
 # over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.
-MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000}
+# libheif and libavif hold the decoded YCbCr planes and an RGB(A) copy beside Pillow's image, so
+# HEIC and AVIF get lower caps too (a 36 MP RGBA HEIC peaks at 285 MB, a 24 MP RGBA AVIF at 271 MB).
+MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000, "HEIF": 36_000_000, "AVIF": 24_000_000}
 # Longest side over shortest side: a 48x60000 strip holds no face, and at WORK_SIDE its short side
 # would vanish. Panoramas beyond 4:1 are refused with their size (crop the face out instead).
 MAX_ASPECT_RATIO: Final = 4.0
@@ -55,7 +60,7 @@ HALF_SIDE_PIXELS: Final = 40_000_000
 STRIP_PIXELS: Final = 2_000_000
 JPEG_QUALITY: Final = 90
 
-_FORMATS_TEXT: Final = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+_FORMATS_TEXT: Final = "JPEG, HEIC, AVIF, PNG, WebP, GIF, BMP or TIFF"
 
 
 @dataclass(frozen=True)
@@ -334,6 +339,10 @@ def _unreadable(exc: BaseException) -> ImageRejected:
         )
     return ImageRejected("not_an_image", f"This file could not be decoded as an image. Upload a {_FORMATS_TEXT} photo.")
 
+
+# HEIC/HEIF, what iPhones save by default (Pillow reads AVIF itself). Only the primary image:
+# thumbnails, depth maps and auxiliary images are never read.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 # Pillow must never paper over a cut-off file with grey pixels: a truncated upload is an error.
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -149,3 +149,17 @@ def test_the_largest_accepted_upload_costs_the_web_little_cpu(app: Flask, client
     assert response.status_code == 202, response.get_json()
     # Decoding the 64 MP PNG took 0.67 s of the web's CPU; the check reads its markers only.
     assert spent < 0.2, f"{fmt}: {spent:.3f} s of CPU in the web"
+
+
+@pytest.mark.parametrize(("fmt", "filename", "mimetype"), [("HEIF", "IMG_0001.HEIC", "image/heic"),
+                                                         ("AVIF", "IMG_0002.avif", "image/avif")])
+def test_phone_formats_are_accepted(app: Flask, client: FlaskClient, csrf_headers: dict[str, str], fmt: str,
+                                    filename: str, mimetype: str) -> None:
+    from tests.recognizer.photos import one_face_photo
+
+    out = io.BytesIO()
+    one_face_photo().save(out, fmt, quality=85)
+    upload = (io.BytesIO(out.getvalue()), filename, mimetype)
+    response = client.post("/api/analyses", data={"image": upload}, headers=csrf_headers,
+                           content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
