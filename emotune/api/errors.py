@@ -19,6 +19,8 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request could not be understood; check its format and try again."),
     404: ("not_found", "Nothing here: check the address."),
     405: ("method_not_allowed", "This address does not accept that method."),
+    408: ("request_timeout", "The request stopped arriving before it was complete: check the connection and "
+          "send it again."),
     414: ("uri_too_long", "The address is too long: check the link, or start again from the home page."),
     429: ("rate_limited", "Too many photos in a short time: wait a minute and try again."),
     431: ("headers_too_large", "The request's headers are too large: clear this site's cookies and try again."),
