@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from recognizer.errors import ImageRejected
+from recognizer.file_structure import cut_short, is_complete, png_exif
 
 # Formats a phone, camera or browser produces. Anything else Pillow can parse (EPS, PSD, ICO, ...)
 # is refused: those are not selfies and some of their decoders are a needless attack surface.
-SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"})
+SUPPORTED_FORMATS: Final[frozenset[str]] = frozenset(
+    {"JPEG", "MPO", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF"}
+)
 # FER2013 faces are 48 px; an image smaller than that cannot hold a face the model can read.
 MIN_IMAGE_SIDE: Final = 48
 # The worker decodes an upload (as received) at up to this long side: a face is judged by its size
@@ -27,9 +31,6 @@ MIN_IMAGE_SIDE: Final = 48
 # must keep its 48 px all the way to the crop. Larger photos (48 MP phones) are scaled down to it;
 # their floor is then 48 px of the 4096 px copy.
 WORK_SIDE: Final = 4096
-# An upload whose end cannot be confirmed from its bytes is decoded at this size to check it
-# (JPEGs at 1/8 scale through draft, which still reads every byte of the image data).
-CHECK_SIDE: Final = 256
 # Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
 # main cameras' full-resolution modes, and low enough that decoding the largest accepted image
 # stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see
@@ -37,7 +38,9 @@ CHECK_SIDE: Final = 256
 MAX_PIXELS: Final = 64_000_000
 # Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
 # over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.
-MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000}
+# libheif and libavif hold the decoded YCbCr planes and an RGB(A) copy beside Pillow's image, so
+# HEIC and AVIF get lower caps too (a 36 MP RGBA HEIC peaks at 285 MB, a 24 MP RGBA AVIF at 271 MB).
+MAX_PIXELS_BY_FORMAT: Final[dict[str, int]] = {"WEBP": 12_000_000, "HEIF": 36_000_000, "AVIF": 24_000_000}
 # Longest side over shortest side: a 48x60000 strip holds no face, and at WORK_SIDE its short side
 # would vanish. Panoramas beyond 4:1 are refused with their size (crop the face out instead).
 MAX_ASPECT_RATIO: Final = 4.0
@@ -55,7 +58,7 @@ HALF_SIDE_PIXELS: Final = 40_000_000
 # Pixels of one strip when a large image is shrunk before conversion (see _reduce).
 STRIP_PIXELS: Final = 2_000_000
 
-_FORMATS_TEXT: Final = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+_FORMATS_TEXT: Final = "JPEG, HEIC, AVIF, PNG, WebP, GIF, BMP or TIFF"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def open_image(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large() from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if cut_short(data):
+            raise _unreadable(OSError("cut short")) from exc
         raise ImageRejected(
             "not_an_image",
             f"This file is not an image we can read. Upload a photo ({_FORMATS_TEXT}).",
@@ -167,6 +172,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None =
     if max(rgb.size) > work_side:
         rgb.thumbnail((work_side, work_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     pixels = np.asarray(rgb)
+    del rgb  # freed before the trim below, or its pixels may stay with the process
     if loaded_pixels >= TRIM_AFTER_PIXELS:
         release_memory()
     return DecodedImage(pixels=pixels, original_size=original_size)
@@ -243,45 +249,21 @@ class CheckedUpload:
 
 
 def check_upload(data: bytes) -> CheckedUpload:
-    """Refuse what is not a usable photo before it is queued, without decoding its pixels.
+    """Refuse what is not a usable photo before it is queued, without decoding a pixel.
 
     The header is checked (format, size, shape, bytes for the size: ``open_image``), and the file
-    must end where its format says: a JPEG's first image reaches its end-of-image marker, a PNG its
-    IEND chunk. A file that does not show its end this way (a cut-off upload, or an unusual file),
-    and every other format, is decoded once here at a reduced size to decide. The photo itself is
-    decoded fully once, by the worker (``decode_image``). Raises ImageRejected (codes
-    ``empty_file``, ``not_an_image``, ``unsupported_format``, ``truncated_image``,
-    ``image_too_large``, ``image_too_small``, ``image_too_narrow``) with a message saying what to do.
+    must reach the end its format's markers say it has (``recognizer.file_structure``); the
+    orientation comes from the EXIF block. Where the markers cannot tell (a run-length BMP), the
+    worker's decode decides. The photo is decoded once, by the worker (``decode_image``). Raises
+    ImageRejected (codes ``empty_file``, ``not_an_image``, ``unsupported_format``,
+    ``truncated_image``, ``image_too_large``, ``image_too_small``, ``image_too_narrow``) with a message
+    saying what to do.
     """
     image = open_image(data)
-    complete = (image.format in ("JPEG", "MPO") and _jpeg_complete(data)) or (
-        image.format == "PNG" and data[-8:-4] == b"IEND")
-    if not complete:
-        decode_image(data, work_side=CHECK_SIDE)
-    return CheckedUpload(data, _upright_size(image))
-
-
-def _jpeg_complete(data: bytes) -> bool:
-    """Whether the first image of a JPEG reaches its end-of-image marker.
-
-    Segments are walked from the start to the first scan (skipping the EXIF thumbnail, which is a
-    whole JPEG inside an APP1 segment); entropy-coded data never holds 0xFFD9, so the first one
-    after that scan ends the image. Data after it (a motion photo's video, an MPO's second image)
-    does not matter.
-    """
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return False
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
-        if marker == 0xDA:  # start of scan
-            return data.find(b"\xff\xd9", position + 2 + length) != -1
-        position += 2 + length
-    return False
+    if is_complete(image, data) is False:
+        raise _unreadable(OSError("cut short"))
+    exif = (png_exif(data) or b"") if image.format == "PNG" and "exif" not in image.info else None
+    return CheckedUpload(data, _upright_size(image, exif))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -316,11 +298,22 @@ def _to_8bit_gray(image: Image.Image) -> Image.Image:
     return Image.fromarray((np.clip(values, 0, 65535) >> 8).astype(np.uint8), "L")
 
 
-def _upright_size(image: Image.Image) -> tuple[int, int]:
-    """The (width, height) the image has once its EXIF orientation is applied."""
+def _upright_size(image: Image.Image, exif: bytes | None = None) -> tuple[int, int]:
+    """The (width, height) the image has once its EXIF orientation is applied.
+
+    ``exif``: a PNG's eXIf chunk (b"" for none) read from its chunks, where ``getexif`` would decode it.
+    """
     width, height = image.size
+    if image.format == "TIFF":
+        return width, height  # Pillow reports a TIFF's size upright already (and turns it when loading)
     try:
-        orientation = image.getexif().get(0x0112, 1)
+        if exif is not None:
+            parsed = Image.Exif()
+            if exif:
+                parsed.load(exif)
+            orientation = parsed.get(0x0112, 1)
+        else:
+            orientation = image.getexif().get(0x0112, 1)
     except (OSError, SyntaxError, ValueError):
         orientation = 1
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
@@ -344,6 +337,10 @@ def _unreadable(exc: BaseException) -> ImageRejected:
         )
     return ImageRejected("not_an_image", f"This file could not be decoded as an image. Upload a {_FORMATS_TEXT} photo.")
 
+
+# HEIC/HEIF, what iPhones save by default (Pillow reads AVIF itself). Only the primary image:
+# thumbnails, depth maps and auxiliary images are never read.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 # Pillow must never paper over a cut-off file with grey pixels: a truncated upload is an error.
 ImageFile.LOAD_TRUNCATED_IMAGES = False

@@ -31,11 +31,17 @@ class VoteResult:
 
 
 def parse_vote(vote: str | int) -> int:
-    """Map 'up'/'down'/+1/-1 to +1/-1; anything else raises ValueError saying what is allowed."""
+    """Map 'up'/'down'/+1/-1 to +1/-1; anything else raises ValueError saying what is allowed.
+
+    ``true`` and ``1.0`` equal 1 in Python, so only a str or a true int is looked up.
+    """
     try:
+        if type(vote) not in (str, int):
+            raise TypeError
         return VOTES[vote]
     except (KeyError, TypeError):
-        raise ValueError(f"Unknown vote {vote!r}: send 'up' or 'down'.") from None
+        shown = repr(vote) if len(repr(vote)) <= 40 else repr(vote)[:40] + "..."
+        raise ValueError(f"Unknown vote {shown}: send 'up' or 'down'.") from None
 
 
 def record_vote(

@@ -10,6 +10,7 @@ from emotune.api import bp
 from emotune.api.access import may_access, new_token, voter_key
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
+from emotune.api.validation import index_in_range, is_text, json_object, shown
 from emotune import lifecycle, messages, recovery
 from emotune.api.serialise import analysis_json, with_votes
 from emotune.extensions import db, limiter
@@ -45,7 +46,7 @@ def check_strategy(value: str | None) -> str | None:
         raise ApiError(
             400,
             "unknown_strategy",
-            f"Unknown strategy {value!r}: choose one of {', '.join(STRATEGIES)}, or leave it out.",
+            f"Unknown strategy {shown(value)}: choose one of {', '.join(STRATEGIES)}, or leave it out.",
         )
     return value
 
@@ -113,24 +114,30 @@ def analysis_state(analysis: Analysis) -> dict:
     return body
 
 
-def _picked_face(analysis: Analysis, value: object) -> int | None:
-    """The face index the person picked to drive the music (``face``), or None for the default."""
+def _picked_face(analysis: Analysis, value: object, from_query: bool = False) -> int | None:
+    """The face index the person picked to drive the music (``face``), or None for the default.
+
+    A whole number only: ``true``, ``0.5`` or ``1e400`` name no face.
+    """
     if value is None or value == "":
         return None
-    try:
-        index = int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        index = -1
-    if not 0 <= index < len(analysis.faces):
+    index = index_in_range(value, len(analysis.faces), from_query)
+    if index is None:
         raise ApiError(
             400, "unknown_face",
-            f"There is no face {value!r} in this analysis: pick a face number from 0 to {len(analysis.faces) - 1}, "
-            "or leave it out to follow the group.",
+            f"There is no face {shown(value)} in this analysis: pick a face number (a whole number) from 0 to "
+            f"{len(analysis.faces) - 1}, or leave it out to follow the group.",
         )
     return index
 
 
 def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
+    if analysis.status == Status.FAILED:
+        raise ApiError(
+            409, "analysis_failed",
+            f"This analysis failed, so it has no emotion to choose music for: "
+            f"{analysis.error_message or 'take or upload a new photo.'}",
+        )
     if analysis.status != Status.DONE:
         raise ApiError(
             409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
@@ -154,7 +161,7 @@ def get_recommendations(analysis_id: str) -> Response:
     ``face=N`` makes one face (0 = the largest) drive the music instead of the group's reading.
     """
     analysis = load_analysis(analysis_id)
-    face = _picked_face(analysis, request.args.get("face"))
+    face = _picked_face(analysis, request.args.get("face"), from_query=True)
     emotion = _finished_emotion(analysis, face)
     asked = check_strategy(request.args.get("strategy"))
     # Without ?strategy= the analysis's own choice stands, and so does who made it.
@@ -176,13 +183,10 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
     """
     analysis = load_analysis(analysis_id)
     _finished_emotion(analysis)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
-        raise ApiError(
-            400,
-            "invalid_feedback",
-            'Send JSON like {"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").',
-        )
+    example = '{"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").'
+    body = json_object("invalid_feedback", example)
+    if not is_text(body.get("playlist_id")):
+        raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text). Send {example}")
     # A vote on music that a picked face drove counts for that face's emotion.
     emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy

@@ -19,6 +19,8 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "The request could not be understood; check its format and try again."),
     404: ("not_found", "Nothing here: check the address."),
     405: ("method_not_allowed", "This address does not accept that method."),
+    408: ("request_timeout", "The request stopped arriving before it was complete: check the connection and "
+          "send it again."),
     414: ("uri_too_long", "The address is too long: check the link, or start again from the home page."),
     429: ("rate_limited", "Too many photos in a short time: wait a minute and try again."),
     431: ("headers_too_large", "The request's headers are too large: clear this site's cookies and try again."),
@@ -40,6 +42,26 @@ class ApiError(Exception):
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
     """The JSON body and status every API error uses."""
     return jsonify(error={"code": code, "message": message}), status
+
+
+def too_large_response(app: Flask) -> tuple[Response, int]:
+    """413 for an upload over MAX_CONTENT_LENGTH, or for a form over Werkzeug's part and field limits.
+
+    Werkzeug raises the same exception for all three; a body within the size limit can only have
+    tripped the form's, and a chunked body (no length) may have tripped either.
+    """
+    limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"The upload is larger than {limit / (1024 * 1024):.0f} MB"
+    form = (f"the form has more than {app.config['MAX_FORM_PARTS']} parts or a text field over "
+            f"{app.config['MAX_FORM_MEMORY_SIZE'] // 1000} KB")
+    length = request.content_length
+    if length is not None and limit and length > limit:
+        return error_response(413, "file_too_large", f"{size}: choose a smaller photo or take a new one.")
+    if length is not None:
+        return error_response(413, "form_too_large", f"The upload's {form[4:]}: send the photo in the field "
+                              "'image' and, optionally, 'strategy', and nothing else.")
+    return error_response(413, "file_too_large", f"{size}, or {form}: send one photo of at most "
+                          f"{limit / (1024 * 1024):.0f} MB in the field 'image' (and 'strategy', optionally).")
 
 
 def _wants_json() -> bool:
@@ -69,12 +91,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
-        limit_mb = (app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024)
-        return error_response(
-            413,
-            "file_too_large",
-            f"The upload is larger than {limit_mb:.0f} MB: choose a smaller photo or take a new one.",
-        )
+        return too_large_response(app)
 
     @app.errorhandler(TooManyRequests)
     def _rate_limited(exc: TooManyRequests):  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from flask import Response, current_app, jsonify, redirect, request, session
 from spotipy.cache_handler import MemoryCacheHandler
 
 from emotune.api.errors import ApiError
+from emotune.api.validation import is_text, json_object
 from emotune.extensions import db
 from emotune.spotify_auth import bp
 from recommender.errors import (
@@ -137,9 +138,13 @@ def logout() -> tuple[str, int]:
 @bp.post("/playlists")
 def save_playlist() -> tuple[Response, int]:
     """Create a new private playlist in the user's account (``recommender.saving``); errors as ApiError."""
-    body = request.get_json(silent=True) or {}
+    example = '{"emotion": "Happy", "strategy": "match"} (and "source_playlist_id", optional).'
+    body = json_object("invalid_playlist_request", example)
+    for name in ("emotion", "strategy", "source_playlist_id"):
+        if body.get(name) is not None and not is_text(body[name]):
+            raise ApiError(400, "invalid_playlist_request", f"{name} must be text. Send {example}")
     cache = _token_cache()
-    source = body.get("source_playlist_id") if isinstance(body.get("source_playlist_id"), str) else None
+    source = body.get("source_playlist_id")
     try:
         if cache is None:
             # Bad input is still reported first, as before the move.

@@ -74,11 +74,14 @@ def measure(data: bytes, tmp_path: Path) -> tuple[float, float, str]:
 
 
 # The worst cases: RGBA PNG (4 bytes a pixel once loaded), progressive JPEG (libjpeg keeps every
-# coefficient of the whole image), WebP (three copies of the frame).
+# coefficient of the whole image), WebP (three copies of the frame), HEIC and AVIF.
 WORST_CASES = {
     "png_rgba": ("PNG", "RGBA", {}),
     "jpeg_progressive": ("JPEG", "RGB", {"quality": 80, "progressive": True}),
     "webp_rgba": ("WEBP", "RGBA", {"lossless": True}),
+    # The phone formats: libheif and libavif keep their own planes and copies of the frame.
+    "heif_rgba": ("HEIF", "RGBA", {"enc_params": {"preset": "ultrafast"}}),
+    "avif_rgba": ("AVIF", "RGBA", {"speed": 10}),
     # Just under the size above which images are reduced by a whole factor: converted whole.
     "png_rgba_16mp": ("PNG", "RGBA", {"pixels": REDUCE_HARD_PIXELS}),
 }
