@@ -12,7 +12,6 @@ import ast
 import inspect
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,43 +24,15 @@ from emotune.api.analyses import REJECTION_STATUS
 from emotune.api.contract import openapi_document
 from emotune.api.errors import HTTP_MESSAGES
 from recognizer.errors import IMAGE_REJECTED_CODES
+from tests.api_contract import METHODS, documented_codes, operations, resolve
 from tests.prerequisites import REPO_ROOT
 
-METHODS = {"get", "post", "put", "patch", "delete"}
 # Endpoints that serve the page and its files, not the API.
 NOT_API = re.compile(r"^(static|pages\.)")
 # What any operation may answer before or after its view runs (emotune.http, emotune.api.errors).
 EVERYWHERE = {(414, "uri_too_long"), (431, "headers_too_large"), (500, "internal_error")}
 # Error helpers whose first two arguments are the status and the code.
 ERROR_CALLS = {"ApiError", "error_response"}
-
-
-def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(path, method, operation) for every operation the document describes."""
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
-
-
-def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local ``$ref`` (one level is all the document uses for responses)."""
-    ref = node.get("$ref")
-    if ref is None:
-        return node
-    target: Any = document
-    for part in ref.removeprefix("#/").split("/"):
-        target = target[part]
-    return target
-
-
-def documented_codes(document: dict[str, Any], operation: dict[str, Any]) -> set[tuple[int, str]]:
-    """(status, code) pairs an operation lists in its error responses' ``x-error-codes``."""
-    pairs = set()
-    for status, response in operation["responses"].items():
-        for media in resolve(document, response).get("content", {}).values():
-            pairs |= {(int(status), code) for code in media.get("x-error-codes", [])}
-    return pairs
 
 
 def rule_path(rule: str) -> str:
