@@ -43,7 +43,7 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in {"/healthz", "/readyz"} or (
+    return request.path.startswith(("/api/", "/spotify/")) or request.path in {"/healthz", "/readyz", "/metrics"} or (
         request.accept_mimetypes.best == "application/json"
     )
 

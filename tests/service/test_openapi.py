@@ -186,3 +186,14 @@ def test_generic_http_messages_are_error_codes_of_the_contract() -> None:
                          ["properties"]["code"]["pattern"])
     assert all(pattern.match(code) for code, _ in HTTP_MESSAGES.values())
     assert REPO_ROOT.joinpath("emotune/api/openapi.yaml").is_file()
+
+
+def test_generic_errors_are_json_on_every_described_path(client: FlaskClient, csrf_headers: dict[str, str],
+                                                         document: dict[str, Any]) -> None:
+    # 414 and 431 come before any view: they must still keep the error contract the document promises.
+    for path, method, _ in operations(document):
+        url = path.replace("{analysis_id}", "00000000-0000-0000-0000-000000000000")
+        too_long = client.open(f"{url}?q={'x' * 3000}", method=method.upper(), headers=csrf_headers)
+        assert too_long.status_code == 414 and too_long.get_json()["error"]["code"] == "uri_too_long", url
+        too_large = client.open(url, method=method.upper(), headers={**csrf_headers, **{f"X-Filler-{i}": "y" * 4000 for i in range(5)}})
+        assert too_large.status_code == 431 and too_large.get_json()["error"]["code"] == "headers_too_large", url
