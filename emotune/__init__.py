@@ -53,7 +53,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
 
     from emotune import models  # noqa: F401  (tables must be known before migrations run)
-    from emotune import api, health, http, pages, security, spotify_auth
+    from emotune import api, health, http, metrics_http, pages, security, spotify_auth
 
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(pages.bp)
@@ -62,6 +62,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     api.errors.register_error_handlers(app)
     security.init_app(app)
     http.init_app(app)
+    metrics_http.init_app(app)
 
     from emotune.cli import register_commands
 

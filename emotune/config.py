@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_SWEEP_INTERVAL_S", 20, int, "how often the sweep ends lost and stuck analyses"),
     Setting("EMOTUNE_PROXY_HOPS", 0, int, "trusted reverse proxies in front of the app (ProxyFix)"),
     Setting("EMOTUNE_READYZ_TOKEN", doc="token that unlocks /readyz detail for non-loopback clients"),
+    Setting("PROMETHEUS_MULTIPROC_DIR", doc="where each process writes its metrics (prometheus-client's multiprocess mode)"),
+    Setting("EMOTUNE_WORKER_METRICS_PORT", 0, int, "port of the Celery worker's own /metrics; 0: none"),
     Setting("MAX_CONTENT_LENGTH", 10 * 1024 * 1024, int, "largest accepted upload in bytes"),
     Setting("SESSION_COOKIE_SECURE", True, bool, "session cookie only over HTTPS"),
     Setting("SPOTIFY_CLIENT_ID", doc="Spotify app credentials (optional)"),

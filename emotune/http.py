@@ -20,6 +20,8 @@ from flask import Flask, Request, request
 from werkzeug.exceptions import HTTPException, RequestHeaderFieldsTooLarge, RequestTimeout
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from emotune.multipart import NamedPartsParser
+
 # Below gunicorn's own limits (request line 4094 bytes, 8190 bytes per header field).
 MAX_URL_BYTES = 2048
 MAX_HEADER_BYTES = 16 * 1024
@@ -31,6 +33,8 @@ BODY_TOTAL_S = 120.0
 
 class InMemoryRequest(Request):
     """A request whose uploaded files are parsed into memory, never into a temporary file."""
+
+    form_data_parser_class = NamedPartsParser
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:

@@ -12,16 +12,22 @@ from typing import Any
 
 from celery.signals import beat_embedded_init, task_postrun, worker_process_init, worker_ready
 
-from emotune import create_app, served_model
-from emotune.broker_cleanup import delete_delivered_messages
-from emotune.cli.children import die_with_parent
-from emotune.tasks.catalogue import BEAT_SCHEDULE
-from emotune.extensions import db
-from emotune.tasks import sweep_schedule
+from worker.metrics_dir import prepare_multiprocess_dir
+
+prepare_multiprocess_dir()  # before anything imports prometheus-client
+
+from emotune import create_app, served_model  # noqa: E402
+from emotune.broker_cleanup import delete_delivered_messages  # noqa: E402
+from emotune.cli.children import die_with_parent  # noqa: E402
+from emotune.tasks.catalogue import BEAT_SCHEDULE  # noqa: E402
+from emotune.extensions import db  # noqa: E402
+from emotune.tasks import sweep_schedule  # noqa: E402
 
 flask_app = create_app()
 celery_app = app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, **sweep_schedule(flask_app.config)}
+
+from worker import metrics  # noqa: E402  (its signal handlers count the catalogue refreshes)
 
 
 @worker_process_init.connect
@@ -54,6 +60,12 @@ def _beat_dies_with_the_worker(**_: Any) -> None:
 @worker_ready.connect
 def _clean_broker_on_start(**_: Any) -> None:
     delete_delivered_messages(celery_app.conf.broker_url)
+
+
+@worker_ready.connect
+def _serve_metrics(**_: Any) -> None:
+    """The main process serves every worker process's metrics (EMOTUNE_WORKER_METRICS_PORT)."""
+    metrics.serve_metrics(flask_app.config)
 
 
 @task_postrun.connect

@@ -65,7 +65,7 @@ def too_large_response(app: Flask) -> tuple[Response, int]:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path in {"/healthz", "/readyz"} or (
+    return request.path.startswith(("/api/", "/spotify/")) or request.path in {"/healthz", "/readyz", "/metrics"} or (
         request.accept_mimetypes.best == "application/json"
     )
 

@@ -1,0 +1,69 @@
+"""``GET /metrics`` and the request-side metrics: uploads and their refusals, the web's Spotify calls.
+
+``/metrics`` follows the access rule of ``/readyz``'s detail (``emotune.health.may_see_detail``):
+loopback clients not relayed by a proxy, and holders of EMOTUNE_READYZ_TOKEN as a Bearer token;
+everyone else gets 403 ``metrics_forbidden``. The counts come from each finished response, so
+every refusal is counted by the code its client saw.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, request
+
+from emotune import metrics_analyses
+from emotune.api.errors import error_response
+from emotune.health import may_see_detail
+from emotune.metrics import CONTENT_TYPE, SPOTIFY_CALLS, UPLOAD_REJECTIONS, UPLOADS, exposition
+
+bp = Blueprint("metrics", __name__)
+
+UPLOAD_ENDPOINT = "api.create_analysis"
+# Web routes that call Spotify: what the call is for, and the status of its success.
+SPOTIFY_ROUTES = {"spotify_auth.callback": ("login", 302), "spotify_auth.save_playlist": ("save_playlist", 201)}
+# Error codes that mean Spotify was called and the call failed, by outcome. Other refusals of these
+# routes (not logged in, bad input, no credentials) happen before any call.
+SPOTIFY_FAILURES = {"spotify_login_failed": "failed", "spotify_failed": "failed", "spotify_busy": "rate_limited",
+                    "spotify_login_expired": "login_expired"}
+
+
+@bp.get("/metrics")
+def get_metrics() -> Response | tuple[Response, int]:
+    """The Prometheus text format, for loopback clients and holders of the readiness token."""
+    if not may_see_detail():
+        return error_response(
+            403, "metrics_forbidden",
+            "Metrics are shown only to clients on this machine and to holders of EMOTUNE_READYZ_TOKEN: "
+            "send it as 'Authorization: Bearer <token>'.",
+        )
+    return Response(exposition(), content_type=CONTENT_TYPE)
+
+
+def error_code(response: Response) -> str | None:
+    """The code of an API error response, or None for anything else."""
+    body = response.get_json(silent=True) if response.is_json else None
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def count_response(response: Response) -> Response:
+    """Count an upload (accepted, or refused by its code) and a Spotify call made by the web."""
+    endpoint = request.endpoint
+    if endpoint == UPLOAD_ENDPOINT:
+        if response.status_code == 202:
+            UPLOADS.inc()
+        elif 400 <= response.status_code < 500:
+            UPLOAD_REJECTIONS.labels(error_code(response) or str(response.status_code)).inc()
+    elif endpoint in SPOTIFY_ROUTES:
+        call, success = SPOTIFY_ROUTES[endpoint]
+        outcome = "ok" if response.status_code == success else SPOTIFY_FAILURES.get(error_code(response) or "")
+        if outcome:
+            SPOTIFY_CALLS.labels(call, outcome).inc()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Serve /metrics, count requests, and count analyses as their transactions commit."""
+    app.register_blueprint(bp)
+    app.after_request(count_response)
+    metrics_analyses.install()
