@@ -39,6 +39,7 @@ const state = {
   run: 0,             // bumps on each new analysis so stale polls stop
   retry: null,
   pickedStrategy: null, // set only when the person picks one; otherwise the API chooses
+  musicFace: null,    // the face whose emotion drives the music; null follows the analysis
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -408,27 +409,29 @@ async function changeStrategy() {
   }
 }
 
-// A vote is a toggle that shows the saved state; one vote per card, which the other button changes.
+// A vote is a toggle that shows the saved state: the other thumb changes it, the same thumb again
+// takes it back.
 async function vote(playlist, direction, card) {
   const status = card.querySelector(".vote-status");
   const value = direction === "up" ? 1 : -1;
-  if (playlist.my_vote === value) {
-    status.textContent = direction === "up"
-      ? "You like this one. Press “Not for me” to change your vote."
-      : "You marked this “not for me”. Press “I like” to change your vote.";
-    return;
-  }
+  const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
+  const strategy = shown || chosenStrategy();
   try {
-    const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
-    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, shown || chosenStrategy());
-    if (typeof playlist.liked_by === "number") {
-      playlist.liked_by += (value === 1 ? 1 : 0) - (playlist.my_vote === 1 ? 1 : 0);
+    if (playlist.my_vote === value) {
+      const data = await api.withdrawFeedback(state.analysis.id, playlist.spotify_id, strategy, state.musicFace);
+      playlist.liked_by = data.liked_by;
+      playlist.my_vote = data.my_vote;
+      showVote(card, playlist);
+      status.textContent = "Vote withdrawn.";
+      return;
     }
-    playlist.my_vote = value;
+    const data = await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, strategy, state.musicFace);
+    playlist.liked_by = data.liked_by;
+    playlist.my_vote = data.my_vote;
     showVote(card, playlist);
     status.textContent = direction === "up"
-      ? "Thanks! We'll suggest more like this."
-      : "Thanks! We'll suggest less like this.";
+      ? "Thanks! We'll suggest more like this. Press again to take it back."
+      : "Thanks! We'll suggest less like this. Press again to take it back.";
   } catch (error) {
     status.textContent = error instanceof ApiError ? error.message : "Your vote could not be saved. Try again.";
   }

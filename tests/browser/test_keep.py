@@ -1,0 +1,61 @@
+"""Music a person keeps, in the browser: taking a vote back, one face driving the music, saying how
+they feel, and the mood journal. Every test runs at desktop and phone sizes, light and dark, with
+axe-core checked in each state it reaches, against the real stack.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from recommender.models import Feedback, Playlist
+from tests.browser import photos
+from tests.browser.flows import open_app, upload, wait_for_result
+from tests.browser.stack import REPO_ROOT, Stack
+from tests.browser.test_music_app import MODES, Mode, _assert_scheme, mode, ui  # noqa: F401  (fixtures)
+
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+
+
+def db_rows(stack: Stack, query: sa.Select) -> list[tuple]:
+    """Rows of ``query`` read straight from the stack's database."""
+    engine = sa.create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+    finally:
+        engine.dispose()
+
+
+def votes_on(stack: Stack, spotify_id: str) -> list[tuple]:
+    return db_rows(stack, sa.select(Feedback.vote, Feedback.emotion, Feedback.strategy)
+                   .join(Playlist, Playlist.id == Feedback.playlist_id)
+                   .where(Playlist.spotify_id == spotify_id).order_by(Feedback.id))
+
+
+def test_tapping_the_active_thumb_withdraws_the_vote(ui: Page, mode: Mode, stack: Stack, check_a11y) -> None:
+    page = ui
+    open_app(page)
+    _assert_scheme(page, mode)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    card = page.locator("#playlists li.card").first
+    name = card.locator(".card-name").inner_text()
+    spotify_id = card.get_attribute("data-playlist-id")
+    before = votes_on(stack, spotify_id)
+    up = card.get_by_role("button", name=f"I like {name}")
+    with page.expect_response(lambda r: r.url.endswith("/feedback") and r.request.method == "POST"):
+        up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(card.locator(".card-liked")).to_contain_text("including you")
+    assert len(votes_on(stack, spotify_id)) == len(before) + 1
+    check_a11y(page, f"voted ({mode.name})")
+    with page.expect_response(lambda r: r.url.endswith("/feedback") and r.request.method == "DELETE") as info:
+        up.click()
+    assert info.value.ok and info.value.json()["withdrawn"] is True
+    expect(up).to_have_attribute("aria-pressed", "false")
+    expect(card.get_by_role("button", name=f"Not for me: {name}")).to_have_attribute("aria-pressed", "false")
+    expect(card.get_by_role("status")).to_have_text("Vote withdrawn.")
+    expect(card.locator(".card-liked")).to_be_hidden()
+    assert votes_on(stack, spotify_id) == before
+    check_a11y(page, f"vote withdrawn ({mode.name})")
