@@ -59,3 +59,48 @@ def test_tapping_the_active_thumb_withdraws_the_vote(ui: Page, mode: Mode, stack
     expect(card.locator(".card-liked")).to_be_hidden()
     assert votes_on(stack, spotify_id) == before
     check_a11y(page, f"vote withdrawn ({mode.name})")
+
+
+def _shown_analysis(page: Page) -> dict:
+    analysis_id = page.locator("#history-list li").first.get_attribute("data-analysis-id")
+    return page.request.get(f"/api/analyses/{analysis_id}").json()
+
+
+def test_tapping_a_face_gives_music_for_it_and_one_tap_goes_back(ui: Page, mode: Mode, stack: Stack,
+                                                                 check_a11y) -> None:
+    page = ui
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.two_faces_photo()), name="two.jpg")
+    wait_for_result(page)
+    boxes = page.locator("#face-boxes .face-box")
+    expect(boxes).to_have_count(2)
+    analysis = _shown_analysis(page)
+    other = 1 - next(i for i, face in enumerate(analysis["faces"]) if face["primary"])
+    emotion = analysis["faces"][other]["emotion"]
+    expect(page.locator("#music-for")).to_be_hidden()
+    with page.expect_response(lambda r: "/recommendations?" in r.url and f"face={other}" in r.url) as info:
+        boxes.nth(other).click()
+    answer = info.value.json()
+    assert info.value.ok and answer["emotion"] == emotion and answer["face"] == other
+    expect(page.locator("#playlists li.card .card-name")).to_have_text([p["name"] for p in answer["playlists"]])
+    expect(page.locator("#music-for")).to_be_visible()
+    expect(page.locator("#music-for-text")).to_have_text(f"Music for face {other + 1} ({emotion.lower()}).")
+    check_a11y(page, f"music for one face ({mode.name})")
+    # A vote on this music counts for that face's emotion and the strategy shown.
+    card = page.locator("#playlists li.card").first
+    name = card.locator(".card-name").inner_text()
+    spotify_id = card.get_attribute("data-playlist-id")
+    before = votes_on(stack, spotify_id)
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as voted:
+        card.get_by_role("button", name=f"I like {name}").click()
+    assert voted.value.status == 201
+    assert votes_on(stack, spotify_id)[len(before):] == [(1, emotion, answer["strategy"])]
+    # One tap back: the group's music again, without a face.
+    with page.expect_response(lambda r: "/recommendations?" in r.url and "face=" not in r.url) as back:
+        page.get_by_role("button", name="Back to the group").click()
+    assert back.value.ok and back.value.json()["face"] is None
+    expect(page.locator("#music-for")).to_be_hidden()
+    expect(page.locator("#music-status")).to_have_text("Music for the group.")
+    expect(page.locator("#playlists li.card .card-name")).to_have_text(
+        [p["name"] for p in back.value.json()["playlists"]])
+    check_a11y(page, f"back to the group ({mode.name})")

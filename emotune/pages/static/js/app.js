@@ -323,6 +323,32 @@ function selectFace(index) {
   renderFace(state.analysis, index);
   const box = $("face-boxes").children[index];
   if (box) box.focus();
+  // With several faces, the tapped one drives the music; one tap on "Back to the group" undoes it.
+  if ((state.analysis.faces || []).length > 1 && state.musicFace !== index) {
+    state.musicFace = index;
+    loadMusic(`Music for face ${index + 1}.`);
+  }
+}
+
+function showMusicFor(data) {
+  const picked = state.musicFace;
+  $("music-for").hidden = picked === null;
+  if (picked !== null) {
+    const emotion = ((data && data.emotion) || "").toLowerCase();
+    $("music-for-text").textContent = `Music for face ${picked + 1}${emotion ? ` (${emotion})` : ""}.`;
+  }
+}
+
+function backToGroup() {
+  if (!state.analysis || state.musicFace === null) return;
+  state.musicFace = null;
+  const primary = Math.max(0, (state.analysis.faces || []).findIndex((face) => face.primary));
+  state.selectedFace = primary;
+  renderPhoto(state.analysis, state.shownPhotoUrl, primary, selectFace);
+  renderFace(state.analysis, primary);
+  loadMusic("Music for the group.");
+  $("playlists-title").setAttribute("tabindex", "-1");
+  $("playlists-title").focus();
 }
 
 function showStrategyChoice(choice, strategy) {
@@ -337,6 +363,8 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   const faces = analysis.faces || [];
   const primary = Math.max(0, faces.findIndex((face) => face.primary));
   state.selectedFace = primary;
+  state.musicFace = null;
+  $("music-for").hidden = true;
   $("progress").hidden = true;
   $("capture").hidden = true;
   renderPhoto(analysis, photoUrl, primary, selectFace);
@@ -393,19 +421,27 @@ async function changeStrategy() {
   const strategy = chosenStrategy();
   if (!strategy) return;
   state.pickedStrategy = strategy;
+  await loadMusic(`Playlists re-ranked: ${strategyLabel(strategy)}.`);
+}
+
+// Chooses the music again through the API (the picked strategy, the face that drives it) without
+// a new photo; ``done`` is what the status line says once the cards are in.
+async function loadMusic(done) {
+  const strategy = state.pickedStrategy;
+  const face = state.musicFace;
   const id = state.analysis.id;
-  $("music-status").textContent = "Re-ranking the music…";
+  $("music-status").textContent = "Choosing the music again…";
   try {
-    const data = await api.getRecommendations(id, strategy);
-    if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
+    const data = await api.getRecommendations(id, strategy, face);
+    if (!state.analysis || state.analysis.id !== id || state.pickedStrategy !== strategy || state.musicFace !== face) return;
     state.analysis.recommendations = data;
     renderPlaylists(data.playlists || [], vote);
-    const label = strategyLabel(strategy);
-    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, strategy);
-    $("music-status").textContent = `Playlists re-ranked: ${label}.`;
+    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, data.strategy || strategy);
+    showMusicFor(data);
+    $("music-status").textContent = done;
   } catch (error) {
     $("music-status").textContent = "";
-    showError(error, { label: "Try again", run: () => { clearError(); changeStrategy(); } });
+    showError(error, { label: "Try again", run: () => { clearError(); loadMusic(done); } });
   }
 }
 
@@ -418,16 +454,18 @@ async function vote(playlist, direction, card) {
   const strategy = shown || chosenStrategy();
   try {
     if (playlist.my_vote === value) {
-      const data = await api.withdrawFeedback(state.analysis.id, playlist.spotify_id, strategy, state.musicFace);
-      playlist.liked_by = data.liked_by;
-      playlist.my_vote = data.my_vote;
+      await api.withdrawFeedback(state.analysis.id, playlist.spotify_id, strategy, state.musicFace);
+      if (typeof playlist.liked_by === "number" && value === 1) playlist.liked_by -= 1;
+      playlist.my_vote = null;
       showVote(card, playlist);
       status.textContent = "Vote withdrawn.";
       return;
     }
-    const data = await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, strategy, state.musicFace);
-    playlist.liked_by = data.liked_by;
-    playlist.my_vote = data.my_vote;
+    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, strategy, state.musicFace);
+    if (typeof playlist.liked_by === "number") {
+      playlist.liked_by += (value === 1 ? 1 : 0) - (playlist.my_vote === 1 ? 1 : 0);
+    }
+    playlist.my_vote = value;
     showVote(card, playlist);
     status.textContent = direction === "up"
       ? "Thanks! We'll suggest more like this. Press again to take it back."
@@ -551,6 +589,7 @@ function init() {
   $("share").addEventListener("click", share);
   $("alert-retry").addEventListener("click", () => state.retry && state.retry.run());
   $("again").addEventListener("click", startOver);
+  $("music-group").addEventListener("click", backToGroup);
   for (const input of document.querySelectorAll('input[name="strategy"]')) {
     input.addEventListener("change", changeStrategy);
   }
