@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from emotune.api import analyses, errors, events, session_routes, votes  # noqa: E402,F401  (register routes)
+from emotune.api import analyses, corrections, errors, events, session_routes, votes  # noqa: E402,F401  (register routes)

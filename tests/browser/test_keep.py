@@ -104,3 +104,53 @@ def test_tapping_a_face_gives_music_for_it_and_one_tap_goes_back(ui: Page, mode:
     expect(page.locator("#playlists li.card .card-name")).to_have_text(
         [p["name"] for p in back.value.json()["playlists"]])
     check_a11y(page, f"back to the group ({mode.name})")
+
+
+def _other(read: str) -> str:
+    from recognizer.emotions import EMOTIONS
+
+    return EMOTIONS[(EMOTIONS.index(read) + 3) % len(EMOTIONS)]
+
+
+def test_saying_how_you_feel_rechooses_the_music(ui: Page, mode: Mode, stack: Stack, check_a11y) -> None:
+    page = ui
+    open_app(page)
+    upload(page, photos.jpeg_bytes(photos.face_photo()))
+    wait_for_result(page)
+    read = _shown_analysis(page)["primary_emotion"]
+    said = _other(read)
+    expect(page.locator("#said")).to_be_hidden()
+    page.get_by_text("Not how you feel?").click()
+    keep = page.get_by_role("button", name=f"Keep yours ({read.lower()})")
+    expect(keep).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#correct-options button")).to_have_count(7)  # six others and "Keep yours"
+    check_a11y(page, f"correction choices ({mode.name})")
+    with page.expect_response(lambda r: r.url.endswith("/correction")) as info:
+        page.get_by_role("button", name=said, exact=True).click()
+    answer = info.value.json()
+    assert info.value.ok and answer["said_emotion"] == said and answer["primary_emotion"] == read
+    expect(page.locator("#said")).to_have_text(f"You said {said.lower()}; we read {read.lower()}.")
+    expect(page.locator("#correct-status")).to_have_text(f"Music chosen for how you feel: {said.lower()}.")
+    expect(page.get_by_role("button", name=said, exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#playlists li.card .card-name")).to_have_text(
+        [p["name"] for p in answer["recommendations"]["playlists"]])
+    expect(page.locator("#history-list li").first.locator(".history-summary")).to_have_text(
+        f"You said {said} (we read {read})")
+    check_a11y(page, f"corrected ({mode.name})")
+    if mode.name == "desktop-light":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#result").screenshot(path=str(SCREENSHOTS / "correction.png"))
+    # A vote now counts for the said emotion.
+    card = page.locator("#playlists li.card").first
+    name = card.locator(".card-name").inner_text()
+    spotify_id = card.get_attribute("data-playlist-id")
+    before = votes_on(stack, spotify_id)
+    with page.expect_response(lambda r: r.url.endswith("/feedback")):
+        card.get_by_role("button", name=f"I like {name}").click()
+    assert votes_on(stack, spotify_id)[len(before):] == [(1, said, answer["strategy"])]
+    # "Keep yours" goes back to the reading.
+    with page.expect_response(lambda r: r.url.endswith("/correction")) as kept:
+        page.get_by_role("button", name=f"Keep yours ({read.lower()})").click()
+    assert kept.value.json()["said_emotion"] is None
+    expect(page.locator("#said")).to_be_hidden()
+    expect(page.locator("#history-list li").first.locator(".history-summary")).not_to_contain_text("You said")

@@ -85,6 +85,9 @@ export const api = {
     request("POST", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, vote, strategy, face } }),
   withdrawFeedback: (id, playlistId, strategy, face = null) =>
     request("DELETE", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, strategy, face } }),
+  // ``emotion`` is how the person feels (null keeps the reading); ``strategy`` only when they picked one.
+  correct: (id, emotion, strategy) =>
+    request("PUT", `/api/analyses/${enc(id)}/correction`, { json: { emotion, strategy: strategy || null } }),
   deleteAnalysis: (id) => request("DELETE", `/api/analyses/${enc(id)}`),
   getHistory: () => request("GET", "/api/history"),
   clearHistory: () => request("DELETE", "/api/history"),

@@ -5,10 +5,11 @@ import { api, ApiError } from "./api.js";
 import { Camera, cameraProblem } from "./camera.js";
 import { History } from "./history.js";
 import {
-  confidenceLabel, renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists,
+  confidenceLabel, emotionOrder, renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists,
   renderReading, readingSentence, showVote, strategySentence,
 } from "./result.js";
 import { drawShareCard, shareCard } from "./share.js";
+import { renderCorrection } from "./correction.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -373,7 +374,10 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   $("reading-block").hidden = faces.length === 0;
   $("share-status").textContent = "";
   $("how-sure").open = false;
+  $("correct").open = false;
+  $("correct-status").textContent = "";
   if (faces.length) {
+    renderCorrection(analysis, emotionOrder(), say);
     renderReading(analysis);
     renderFace(analysis, primary);
     renderModelInfo(analysis, uploadToResultMs);
@@ -389,6 +393,29 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   $("result").hidden = false;
   $("result").focus({ preventScroll: true });
   $("result").scrollIntoView({ block: "start" });
+}
+
+// "Not how you feel?": the said emotion is stored with the result and the music is chosen for it.
+async function say(emotion) {
+  const id = state.analysis.id;
+  $("correct-status").textContent = "Choosing the music again…";
+  try {
+    const analysis = await api.correct(id, emotion, state.pickedStrategy);
+    if (!state.analysis || state.analysis.id !== id) return;
+    state.analysis = analysis;
+    state.musicFace = null;
+    $("music-for").hidden = true;
+    renderCorrection(analysis, emotionOrder(), say);
+    const recommendations = analysis.recommendations || {};
+    renderPlaylists(recommendations.playlists || [], vote);
+    showStrategyChoice(analysis.strategy_choice, recommendations.strategy || analysis.strategy);
+    $("correct-status").textContent = analysis.said_emotion
+      ? `Music chosen for how you feel: ${analysis.said_emotion.toLowerCase()}.`
+      : `Back to our reading: music for ${analysis.primary_emotion.toLowerCase()}.`;
+    sessionHistory.refresh();
+  } catch (error) {
+    $("correct-status").textContent = error instanceof ApiError ? error.message : "That could not be saved. Try again.";
+  }
 }
 
 async function share() {
