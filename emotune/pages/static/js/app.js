@@ -10,6 +10,7 @@ import {
 } from "./result.js";
 import { drawShareCard, shareCard } from "./share.js";
 import { renderCorrection } from "./correction.js";
+import { SpotifyControls } from "./spotify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -390,6 +391,8 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   showStrategyChoice(analysis.strategy_choice, (recommendations && recommendations.strategy) || analysis.strategy);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
+  $("spotify-status").textContent = "";
+  spotify.setResult(analysis.id);
   $("result").hidden = false;
   $("result").focus({ preventScroll: true });
   $("result").scrollIntoView({ block: "start" });
@@ -526,6 +529,34 @@ function startOver() {
   $("capture-title").focus();
 }
 
+// What the result on screen plays, for "Save to Spotify": a picked face's or said emotion counts.
+function musicNow() {
+  const analysis = state.analysis;
+  if (!analysis) return {};
+  const recommendations = analysis.recommendations || {};
+  const face = state.musicFace !== null ? (analysis.faces || [])[state.musicFace] : null;
+  return {
+    analysisId: analysis.id,
+    emotion: recommendations.emotion || (face && face.emotion) || analysis.said_emotion || analysis.primary_emotion,
+    strategy: recommendations.strategy || analysis.strategy,
+    sourceId: ((recommendations.playlists || [])[0] || {}).spotify_id,
+  };
+}
+
+const spotify = new SpotifyControls({ music: musicNow });
+
+// Back from Spotify's login (``?spotify=connected|failed&analysis=<id>``): the result the person was
+// on opens again, and the address loses the query so a reload does not repeat it.
+async function returnFromSpotify() {
+  const params = new URLSearchParams(window.location.search);
+  const outcome = params.get("spotify");
+  const analysisId = params.get("analysis");
+  if (outcome || analysisId) window.history.replaceState(null, "", window.location.pathname);
+  if (analysisId && !$("app").hidden) await viewPast(analysisId);
+  if (outcome) await spotify.arrived(outcome);
+  else await spotify.refresh();
+}
+
 const sessionHistory = new History({
   onView: viewPast,
   onError: (error) => showError(error, null),
@@ -632,6 +663,7 @@ function init() {
   }
   if (touchFirst()) document.querySelector(".paste-hint").hidden = true;
   if (!$("app").hidden) sessionHistory.refresh();
+  returnFromSpotify();
   document.documentElement.dataset.ready = "true";
 }
 
