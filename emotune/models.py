@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import emotune.field_accuracy  # noqa: F401  (registers the field counts on the same metadata)
 import recommender.models  # noqa: F401  (registers the catalogue tables on the shared metadata)
 from emotune.extensions import db
 from recognizer.emotions import EMOTIONS
@@ -98,6 +99,9 @@ class Analysis(db.Model):
     photo_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # sha256 of the secret token returned once at creation (API clients without cookies).
     access_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The emotion the person said they feel when the reading was not it (emotune.corrections).
+    said_emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    said_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     faces: Mapped[list[Face]] = relationship(
         back_populates="analysis",
@@ -105,6 +109,11 @@ class Analysis(db.Model):
         passive_deletes=True,
         order_by="Face.position",
     )
+
+    @property
+    def music_emotion(self) -> str | None:
+        """The emotion the music follows: the one the person said, else the one read."""
+        return self.said_emotion or self.primary_emotion
 
     @property
     def effective_strategy(self) -> str | None:
@@ -115,7 +124,7 @@ class Analysis(db.Model):
         used = (self.recommendations or {}).get("strategy")
         if used or self.strategy:
             return used or self.strategy
-        return default_strategy(self.primary_emotion) if self.primary_emotion else None
+        return default_strategy(self.music_emotion) if self.music_emotion else None
 
 
 class Face(db.Model):

@@ -2,7 +2,7 @@
 
 A vote belongs to the analysis's own browser session (the web layer passes its key). Voting again
 changes that session's vote and never adds a second one, so "liked by N" counts distinct sessions
-and one person cannot stuff the ranking.
+and one person cannot stuff the ranking; withdrawing removes the vote.
 """
 
 from __future__ import annotations
@@ -69,6 +69,23 @@ def record_vote(
         feedback.vote, feedback.updated_at = value, utcnow()
     session.commit()
     return VoteResult(feedback, created)
+
+
+def withdraw_vote(session: Session, spotify_id: str, emotion: str, strategy: str, voter: str) -> bool:
+    """Remove ``voter``'s vote on this playlist for the pair and commit; False when there was none."""
+    check_emotion(emotion)
+    check_strategy(strategy)
+    feedback = session.scalar(
+        select(Feedback).join(Playlist, Playlist.id == Feedback.playlist_id).where(
+            Playlist.spotify_id == spotify_id, Feedback.session_key == voter,
+            Feedback.emotion == emotion, Feedback.strategy == strategy,
+        )
+    )
+    if feedback is None:
+        return False
+    session.delete(feedback)
+    session.commit()
+    return True
 
 
 def card_votes(

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from emotune.api import analyses, contract, errors, events, session_routes  # noqa: E402,F401  (register routes)
+from emotune.api import analyses, contract, corrections, errors, events, session_routes, votes  # noqa: E402,F401  (register routes)

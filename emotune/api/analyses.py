@@ -151,7 +151,16 @@ def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
         )
     if face is not None:
         return analysis.faces[face].emotion
-    return analysis.primary_emotion
+    return analysis.music_emotion
+
+
+def choose_music(analysis: Analysis, emotion: str, asked: str | None) -> tuple[dict[str, str], list[dict]]:
+    """The strategy choice and the playlists (as stored) for ``emotion``, without a new photo."""
+    # Without an asked strategy the analysis's own choice stands, and so does who made it.
+    choice = strategy_choice(emotion, asked or analysis.strategy)
+    recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
+                     limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
+    return choice, [rec.to_dict() for rec in recs]
 
 
 @bp.get("/analyses/<analysis_id>/recommendations")
@@ -164,11 +173,8 @@ def get_recommendations(analysis_id: str) -> Response:
     face = _picked_face(analysis, request.args.get("face"), from_query=True)
     emotion = _finished_emotion(analysis, face)
     asked = check_strategy(request.args.get("strategy"))
-    # Without ?strategy= the analysis's own choice stands, and so does who made it.
-    choice = strategy_choice(emotion, asked or analysis.strategy)
-    recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
-                     limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    cards = with_votes([rec.to_dict() for rec in recs], emotion, choice["strategy"], voter_key(analysis))
+    choice, playlists = choose_music(analysis, emotion, asked)
+    cards = with_votes(playlists, emotion, choice["strategy"], voter_key(analysis))
     follows = "face" if face is not None or len(analysis.faces) < 2 else "group"
     return jsonify(strategy=choice["strategy"], strategy_choice=choice, emotion=emotion, music_follows=follows,
                    face=face, playlists=cards)

@@ -86,18 +86,22 @@ def with_votes(cards: list[dict[str, Any]], emotion: str, strategy: str, voter: 
 
 def choice_json(analysis: Analysis) -> dict[str, str] | None:
     """Which strategy the music follows, who chose it and why; None while no emotion is known."""
-    if not analysis.primary_emotion:
+    if not analysis.music_emotion:
         return None
-    return strategy_choice(analysis.primary_emotion, analysis.strategy)
+    recs = analysis.recommendations or {}
+    if recs.get("strategy") and recs.get("chosen_by"):
+        # The stored music's own choice stands (a correction may have asked for a strategy then).
+        return strategy_choice(analysis.music_emotion, recs["strategy"] if recs["chosen_by"] == "you" else None)
+    return strategy_choice(analysis.music_emotion, analysis.strategy)
 
 
 def recommendations_json(analysis: Analysis) -> dict[str, Any] | None:
     """The stored playlists with live vote counts and this requester's own votes."""
     recs = analysis.recommendations
-    if not recs or not analysis.primary_emotion:
+    if not recs or not analysis.music_emotion:
         return recs
     voter = voter_key(analysis)
-    return {**recs, "playlists": with_votes(recs.get("playlists") or [], analysis.primary_emotion,
+    return {**recs, "playlists": with_votes(recs.get("playlists") or [], analysis.music_emotion,
                                             recs.get("strategy") or analysis.effective_strategy, voter)}
 
 
@@ -144,6 +148,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "ignored_faces": list(analysis.ignored_faces or []),
         "faces_left_out": analysis.faces_left_out or 0,
         "primary_emotion": analysis.primary_emotion,
+        "said_emotion": analysis.said_emotion,
         "confidence": analysis.confidence,
         "recommendations": recommendations,
     }
@@ -158,6 +163,7 @@ def summary_json(analysis: Analysis) -> dict[str, Any]:
         "created_at": iso(analysis.created_at),
         "strategy": analysis.effective_strategy,
         "primary_emotion": analysis.primary_emotion,
+        "said_emotion": analysis.said_emotion,
         "confidence": analysis.confidence,
         "confidence_label": confidence_label(analysis.confidence)
         if analysis.confidence is not None

@@ -19,14 +19,15 @@ from typing import Any
 from flask import Response, current_app, jsonify, redirect, request, session
 from spotipy.cache_handler import MemoryCacheHandler
 
+from emotune.spotify_auth import page as spotify_page
 from emotune.api.errors import ApiError
 from emotune.api.validation import is_text, json_object
 from emotune.extensions import db
 from emotune.spotify_auth import bp
 from recommender.errors import (
+    Forbidden,
     LoginRequired,
     NoMoodProfile,
-    RateLimited,
     SpotifyError,
     SpotifyNotConfigured,
 )
@@ -39,9 +40,11 @@ from recommender.tokens import DatabaseTokenCache
 
 log = logging.getLogger(__name__)
 
+spotify_page.register(bp)
+
 USER_KEY = "spotify_user"
 PKCE_KEY = "spotify_pkce"
-LOGIN_AGAIN = "Your Spotify login has expired or was revoked: log in with Spotify again."
+LOGIN_AGAIN = spotify_page.LOGIN_AGAIN
 
 
 def _settings() -> SpotifySettings:
@@ -71,12 +74,17 @@ def status() -> Response:
         logged_in=cache is not None,
         display_name=cache.display_name() if cache else None,
         catalogue={"refreshes": refreshing, "message": catalogue_message},
+        notice=spotify_page.pop_notice(),
     )
 
 
 @bp.get("/login")
 def login() -> Any:
-    """Start the PKCE flow: remember verifier and state in the session, send the user to Spotify."""
+    """Start the PKCE flow: remember verifier and state in the session, send the user to Spotify.
+
+    ``?analysis=<id>`` names the result to come back to.
+    """
+    spotify_page.remember_return(request.args.get("analysis"))
     settings = _settings()
     if not settings.client_id:
         raise ApiError(
@@ -99,13 +107,13 @@ def callback() -> Any:
     if request.args.get("error"):
         raise ApiError(
             400, "spotify_login_declined",
-            "Spotify login was cancelled, so nothing was connected. Use 'Log in with Spotify' to try again.",
+            "Spotify login was cancelled, so nothing was connected. Use 'Connect Spotify' to try again.",
         )
     code = request.args.get("code")
     if not pending or not code or request.args.get("state") != pending.get("state"):
         raise ApiError(
             400, "spotify_login_invalid",
-            "This Spotify login link is stale or was not started here. Use 'Log in with Spotify' again.",
+            "This Spotify login link is stale or was not started here. Use 'Connect Spotify' again.",
         )
     settings = _settings()
     user_key = session.get(USER_KEY) or secrets.token_urlsafe(24)
@@ -118,12 +126,15 @@ def callback() -> Any:
         cache.set_profile(UserClient(settings, manager).me())
     except SpotifyError as exc:
         log.warning("Spotify login failed: %s", exc.message)
+        cache.clear()
+        if isinstance(exc, Forbidden) and exc.cause == "user_not_allowlisted":
+            raise spotify_page.spotify_problem(exc, "logging in") from None
         raise ApiError(
             502, "spotify_login_failed",
-            f"Spotify did not complete the login ({exc.message}). Try 'Log in with Spotify' again.",
+            f"Spotify did not complete the login ({exc.message}). Try 'Connect Spotify' again.",
         ) from None
     session[USER_KEY] = user_key
-    return redirect("/?spotify=connected")
+    return spotify_page.back_to_page("connected")
 
 
 @bp.post("/logout")
@@ -150,7 +161,7 @@ def save_playlist() -> tuple[Response, int]:
             # Bad input is still reported first, as before the move.
             check_emotion(str(body.get("emotion")))
             check_strategy(str(body.get("strategy")))
-            raise ApiError(401, "spotify_login_required", "Log in with Spotify first to save playlists to your account.")
+            raise ApiError(401, "spotify_login_required", "Connect Spotify first to save playlists to your account.")
         created = save_to_account(db.session, _settings(), cache, str(body.get("emotion")),
                                   str(body.get("strategy")), source)
     except (UnknownEmotion, UnknownStrategy) as exc:
@@ -161,12 +172,9 @@ def save_playlist() -> tuple[Response, int]:
         if cache is not None:
             cache.clear()
         raise ApiError(401, "spotify_login_expired", LOGIN_AGAIN) from None
-    except RateLimited as exc:
-        raise ApiError(503, "spotify_busy", f"Spotify is busy right now; try again in {exc.retry_after:.0f} seconds.",
-                       headers={"Retry-After": str(int(exc.retry_after))}) from None
     except SpotifyNotConfigured as exc:
         raise ApiError(503, "spotify_not_configured", exc.message) from None
     except SpotifyError as exc:
         log.warning("Saving a playlist failed: %s", exc.message)
-        raise ApiError(502, "spotify_failed", f"{exc.message} Nothing was lost; try again later.") from None
+        raise spotify_page.spotify_problem(exc, "saving the playlist") from None
     return jsonify(created), 201

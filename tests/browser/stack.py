@@ -72,6 +72,8 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
     database_url: str = ""
+    # Settings on top of the defaults below (for example SPOTIFY_* pointing at the stand-in).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -106,6 +108,7 @@ class Stack:
             }
         )
         env.pop("FLASK_DEBUG", None)
+        env.update(self.extra_env)
         return env
 
     def flask(self, *args: str) -> subprocess.CompletedProcess:

@@ -98,7 +98,7 @@ def test_revoked_login_asks_to_log_in_again(stub_app, stub: SpotifyStub) -> None
     response = client.post("/spotify/playlists", json={"emotion": "Sad", "strategy": "lift"})
     assert response.status_code == 401
     error = response.get_json()["error"]
-    assert error["code"] == "spotify_login_expired" and "log in with Spotify again" in error["message"]
+    assert error["code"] == "spotify_login_expired" and "connect Spotify again" in error["message"]
     assert token_row(stub_app) is None
     assert client.get("/spotify/status").get_json()["logged_in"] is False
 
@@ -125,13 +125,17 @@ def test_saving_without_login_or_with_bad_input_is_refused(stub_app) -> None:
 def test_callback_with_wrong_state_or_declined_login(stub_app, stub: SpotifyStub) -> None:
     client = stub_app.test_client()
     client.get("/spotify/login")
+    # The callback is a browser's page load: it goes back to the page, which reads the sentence once.
     response = client.get("/spotify/callback?code=abc&state=forged")
-    assert response.status_code == 400 and response.get_json()["error"]["code"] == "spotify_login_invalid"
+    assert response.status_code == 302 and response.location.endswith("/?spotify=failed")
+    assert client.get("/spotify/status").get_json()["notice"]["code"] == "spotify_login_invalid"
+    assert client.get("/spotify/status").get_json()["notice"] is None
     stub.deny_authorization = True
     start = client.get("/spotify/login")
     back = urlsplit(requests.get(start.location, allow_redirects=False, timeout=5).headers["Location"])
     response = client.get(f"{back.path}?{back.query}")
-    assert response.status_code == 400 and response.get_json()["error"]["code"] == "spotify_login_declined"
+    assert response.status_code == 302 and response.location.endswith("/?spotify=failed")
+    assert client.get("/spotify/status").get_json()["notice"]["code"] == "spotify_login_declined"
 
 
 def test_logout_forgets_the_tokens(stub_app) -> None:
@@ -170,11 +174,13 @@ def test_saving_names_the_real_cause_of_a_403(stub_app, stub: SpotifyStub) -> No
     """Development mode: a user not on the allowlist, or a lapsed Premium, is said as such."""
     client = stub_app.test_client()
     log_in(client)
-    for cause, named in (("allowlist", "not on the app's allowlist"), ("premium", "Premium subscription has lapsed")):
+    for cause, status, code, named in (
+            ("allowlist", 403, "spotify_user_not_allowed", "up to 5"),
+            ("premium", 502, "spotify_failed", "Premium subscription has lapsed")):
         stub.script("/v1/me/playlists", Scripted.forbidden(cause))
         response = client.post("/spotify/playlists", json={"emotion": "Sad", "strategy": "lift"})
         body = response.get_json()
-        assert response.status_code == 502 and body["error"]["code"] == "spotify_failed"
+        assert response.status_code == status and body["error"]["code"] == code
         assert named in body["error"]["message"]
 
 

@@ -6,8 +6,9 @@ paged, with spammy, empty, off-topic and null items mixed in), ``/me``, ``/me/pl
 ``/playlists/{id}/items`` (only for playlists the user owns), and the keyless ``/oembed`` (title and
 thumbnail of a live playlist; 404 for one in ``removed_playlists``). Removed endpoints answer 404 and are
 logged. ``script(prefix, ...)`` queues canned failures: 429 with Retry-After, 500, a slow answer,
-a malformed body, an empty result, ``QUOTA_EXCEEDED``, each 403 cause, search items without a
-track count. ``expire_user_tokens()`` makes user tokens answer 401.
+a malformed body, an empty result, ``QUOTA_EXCEEDED``, each 403 cause, a connection closed without
+an answer (Spotify unreachable), search items without a track count. ``expire_user_tokens()`` makes
+user tokens answer 401.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -46,6 +48,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     passthrough: bool = False  # after the delay, answer as usual
+    drop: bool = False  # close the connection without answering
 
     @classmethod
     def rate_limited(cls, retry_after: int) -> Scripted:
@@ -91,6 +94,11 @@ class Scripted:
                   "images": [], "public": True, "type": "playlist"} for i in range(n)]
         return cls(200, {"playlists": {"href": "", "items": items, "limit": 10, "next": None,
                                        "offset": 0, "previous": None, "total": n}})
+
+    @classmethod
+    def unreachable(cls) -> Scripted:
+        """The connection closes without an answer, as when Spotify cannot be reached."""
+        return cls(drop=True)
 
     @classmethod
     def empty_search(cls) -> Scripted:
@@ -284,6 +292,10 @@ class SpotifyStub:
         if scripted is not None:
             if scripted.delay_s:
                 time.sleep(scripted.delay_s)
+            if scripted.drop:
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
+                return None
             if not scripted.passthrough:
                 return self._send(h, scripted.status, scripted.json_body, scripted.raw_body, scripted.headers)
         try:

@@ -72,11 +72,22 @@ export const api = {
     return request("POST", "/api/analyses", { body: form });
   },
   getAnalysis: (id) => request("GET", `/api/analyses/${enc(id)}`),
-  getRecommendations: (id, strategy) =>
-    request("GET", `/api/analyses/${enc(id)}/recommendations?strategy=${enc(strategy)}`),
-  // ``strategy`` names the list the person voted on (it may have been re-ranked).
-  sendFeedback: (id, playlistId, vote, strategy) =>
-    request("POST", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, vote, strategy } }),
+  // ``face`` (a face's index) makes that face drive the music; null follows the group.
+  getRecommendations(id, strategy, face = null) {
+    const query = new URLSearchParams();
+    if (strategy) query.set("strategy", strategy);
+    if (face !== null && face !== undefined) query.set("face", String(face));
+    return request("GET", `/api/analyses/${enc(id)}/recommendations?${query}`);
+  },
+  // ``strategy`` names the list the person voted on (it may have been re-ranked), ``face`` the face
+  // whose emotion drove it (null: the analysis's own).
+  sendFeedback: (id, playlistId, vote, strategy, face = null) =>
+    request("POST", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, vote, strategy, face } }),
+  withdrawFeedback: (id, playlistId, strategy, face = null) =>
+    request("DELETE", `/api/analyses/${enc(id)}/feedback`, { json: { playlist_id: playlistId, strategy, face } }),
+  // ``emotion`` is how the person feels (null keeps the reading); ``strategy`` only when they picked one.
+  correct: (id, emotion, strategy) =>
+    request("PUT", `/api/analyses/${enc(id)}/correction`, { json: { emotion, strategy: strategy || null } }),
   deleteAnalysis: (id) => request("DELETE", `/api/analyses/${enc(id)}`),
   getHistory: () => request("GET", "/api/history"),
   clearHistory: () => request("DELETE", "/api/history"),

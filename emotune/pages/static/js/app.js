@@ -5,10 +5,12 @@ import { api, ApiError } from "./api.js";
 import { Camera, cameraProblem } from "./camera.js";
 import { History } from "./history.js";
 import {
-  confidenceLabel, renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists,
+  confidenceLabel, emotionOrder, renderFace, renderModelInfo, renderNoFace, renderPhoto, renderPlaylists,
   renderReading, readingSentence, showVote, strategySentence,
 } from "./result.js";
 import { drawShareCard, shareCard } from "./share.js";
+import { renderCorrection } from "./correction.js";
+import { SpotifyControls } from "./spotify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,6 +40,7 @@ const state = {
   run: 0,             // bumps on each new analysis so stale polls stop
   retry: null,
   pickedStrategy: null, // set only when the person picks one; otherwise the API chooses
+  musicFace: null,    // the face whose emotion drives the music; null follows the analysis
 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -321,6 +324,32 @@ function selectFace(index) {
   renderFace(state.analysis, index);
   const box = $("face-boxes").children[index];
   if (box) box.focus();
+  // With several faces, the tapped one drives the music; one tap on "Back to the group" undoes it.
+  if ((state.analysis.faces || []).length > 1 && state.musicFace !== index) {
+    state.musicFace = index;
+    loadMusic(`Music for face ${index + 1}.`);
+  }
+}
+
+function showMusicFor(data) {
+  const picked = state.musicFace;
+  $("music-for").hidden = picked === null;
+  if (picked !== null) {
+    const emotion = ((data && data.emotion) || "").toLowerCase();
+    $("music-for-text").textContent = `Music for face ${picked + 1}${emotion ? ` (${emotion})` : ""}.`;
+  }
+}
+
+function backToGroup() {
+  if (!state.analysis || state.musicFace === null) return;
+  state.musicFace = null;
+  const primary = Math.max(0, (state.analysis.faces || []).findIndex((face) => face.primary));
+  state.selectedFace = primary;
+  renderPhoto(state.analysis, state.shownPhotoUrl, primary, selectFace);
+  renderFace(state.analysis, primary);
+  loadMusic("Music for the group.");
+  $("playlists-title").setAttribute("tabindex", "-1");
+  $("playlists-title").focus();
 }
 
 function showStrategyChoice(choice, strategy) {
@@ -335,6 +364,8 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   const faces = analysis.faces || [];
   const primary = Math.max(0, faces.findIndex((face) => face.primary));
   state.selectedFace = primary;
+  state.musicFace = null;
+  $("music-for").hidden = true;
   $("progress").hidden = true;
   $("capture").hidden = true;
   renderPhoto(analysis, photoUrl, primary, selectFace);
@@ -343,7 +374,10 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   $("reading-block").hidden = faces.length === 0;
   $("share-status").textContent = "";
   $("how-sure").open = false;
+  $("correct").open = false;
+  $("correct-status").textContent = "";
   if (faces.length) {
+    renderCorrection(analysis, emotionOrder(), say);
     renderReading(analysis);
     renderFace(analysis, primary);
     renderModelInfo(analysis, uploadToResultMs);
@@ -356,9 +390,34 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   showStrategyChoice(analysis.strategy_choice, (recommendations && recommendations.strategy) || analysis.strategy);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
+  $("spotify-status").textContent = "";
+  spotify.setResult(analysis.id);
   $("result").hidden = false;
   $("result").focus({ preventScroll: true });
   $("result").scrollIntoView({ block: "start" });
+}
+
+// "Not how you feel?": the said emotion is stored with the result and the music is chosen for it.
+async function say(emotion) {
+  const id = state.analysis.id;
+  $("correct-status").textContent = "Choosing the music again…";
+  try {
+    const analysis = await api.correct(id, emotion, state.pickedStrategy);
+    if (!state.analysis || state.analysis.id !== id) return;
+    state.analysis = analysis;
+    state.musicFace = null;
+    $("music-for").hidden = true;
+    renderCorrection(analysis, emotionOrder(), say);
+    const recommendations = analysis.recommendations || {};
+    renderPlaylists(recommendations.playlists || [], vote);
+    showStrategyChoice(analysis.strategy_choice, recommendations.strategy || analysis.strategy);
+    $("correct-status").textContent = analysis.said_emotion
+      ? `Music chosen for how you feel: ${analysis.said_emotion.toLowerCase()}.`
+      : `Back to our reading: music for ${analysis.primary_emotion.toLowerCase()}.`;
+    sessionHistory.refresh();
+  } catch (error) {
+    $("correct-status").textContent = error instanceof ApiError ? error.message : "That could not be saved. Try again.";
+  }
 }
 
 async function share() {
@@ -391,43 +450,55 @@ async function changeStrategy() {
   const strategy = chosenStrategy();
   if (!strategy) return;
   state.pickedStrategy = strategy;
+  await loadMusic(`Playlists re-ranked: ${strategyLabel(strategy)}.`);
+}
+
+// Chooses the music again through the API (the picked strategy, the face that drives it) without
+// a new photo; ``done`` is what the status line says once the cards are in.
+async function loadMusic(done) {
+  const strategy = state.pickedStrategy;
+  const face = state.musicFace;
   const id = state.analysis.id;
-  $("music-status").textContent = "Re-ranking the music…";
+  $("music-status").textContent = "Choosing the music again…";
   try {
-    const data = await api.getRecommendations(id, strategy);
-    if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
+    const data = await api.getRecommendations(id, strategy, face);
+    if (!state.analysis || state.analysis.id !== id || state.pickedStrategy !== strategy || state.musicFace !== face) return;
     state.analysis.recommendations = data;
     renderPlaylists(data.playlists || [], vote);
-    const label = strategyLabel(strategy);
-    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, strategy);
-    $("music-status").textContent = `Playlists re-ranked: ${label}.`;
+    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, data.strategy || strategy);
+    showMusicFor(data);
+    $("music-status").textContent = done;
   } catch (error) {
     $("music-status").textContent = "";
-    showError(error, { label: "Try again", run: () => { clearError(); changeStrategy(); } });
+    showError(error, { label: "Try again", run: () => { clearError(); loadMusic(done); } });
   }
 }
 
-// A vote is a toggle that shows the saved state; one vote per card, which the other button changes.
+// A vote is a toggle that shows the saved state: the other thumb changes it, the same thumb again
+// takes it back.
 async function vote(playlist, direction, card) {
   const status = card.querySelector(".vote-status");
   const value = direction === "up" ? 1 : -1;
-  if (playlist.my_vote === value) {
-    status.textContent = direction === "up"
-      ? "You like this one. Press “Not for me” to change your vote."
-      : "You marked this “not for me”. Press “I like” to change your vote.";
-    return;
-  }
+  const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
+  const strategy = shown || chosenStrategy();
   try {
-    const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
-    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, shown || chosenStrategy());
+    if (playlist.my_vote === value) {
+      await api.withdrawFeedback(state.analysis.id, playlist.spotify_id, strategy, state.musicFace);
+      if (typeof playlist.liked_by === "number" && value === 1) playlist.liked_by -= 1;
+      playlist.my_vote = null;
+      showVote(card, playlist);
+      status.textContent = "Vote withdrawn.";
+      return;
+    }
+    await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, strategy, state.musicFace);
     if (typeof playlist.liked_by === "number") {
       playlist.liked_by += (value === 1 ? 1 : 0) - (playlist.my_vote === 1 ? 1 : 0);
     }
     playlist.my_vote = value;
     showVote(card, playlist);
     status.textContent = direction === "up"
-      ? "Thanks! We'll suggest more like this."
-      : "Thanks! We'll suggest less like this.";
+      ? "Thanks! We'll suggest more like this. Press again to take it back."
+      : "Thanks! We'll suggest less like this. Press again to take it back.";
   } catch (error) {
     status.textContent = error instanceof ApiError ? error.message : "Your vote could not be saved. Try again.";
   }
@@ -455,6 +526,34 @@ function startOver() {
   showCapture();
   $("capture-title").setAttribute("tabindex", "-1");
   $("capture-title").focus();
+}
+
+// What the result on screen plays, for "Save to Spotify": a picked face's or said emotion counts.
+function musicNow() {
+  const analysis = state.analysis;
+  if (!analysis) return {};
+  const recommendations = analysis.recommendations || {};
+  const face = state.musicFace !== null ? (analysis.faces || [])[state.musicFace] : null;
+  return {
+    analysisId: analysis.id,
+    emotion: recommendations.emotion || (face && face.emotion) || analysis.said_emotion || analysis.primary_emotion,
+    strategy: recommendations.strategy || analysis.strategy,
+    sourceId: ((recommendations.playlists || [])[0] || {}).spotify_id,
+  };
+}
+
+const spotify = new SpotifyControls({ music: musicNow });
+
+// Back from Spotify's login (``?spotify=connected|failed&analysis=<id>``): the result the person was
+// on opens again, and the address loses the query so a reload does not repeat it.
+async function returnFromSpotify() {
+  const params = new URLSearchParams(window.location.search);
+  const outcome = params.get("spotify");
+  const analysisId = params.get("analysis");
+  if (outcome || analysisId) window.history.replaceState(null, "", window.location.pathname);
+  if (analysisId && !$("app").hidden) await viewPast(analysisId);
+  if (outcome) await spotify.arrived(outcome);
+  else await spotify.refresh();
 }
 
 const sessionHistory = new History({
@@ -547,6 +646,7 @@ function init() {
   $("share").addEventListener("click", share);
   $("alert-retry").addEventListener("click", () => state.retry && state.retry.run());
   $("again").addEventListener("click", startOver);
+  $("music-group").addEventListener("click", backToGroup);
   for (const input of document.querySelectorAll('input[name="strategy"]')) {
     input.addEventListener("change", changeStrategy);
   }
@@ -562,6 +662,7 @@ function init() {
   }
   if (touchFirst()) document.querySelector(".paste-hint").hidden = true;
   if (!$("app").hidden) sessionHistory.refresh();
+  returnFromSpotify();
   document.documentElement.dataset.ready = "true";
 }
 

@@ -11,6 +11,7 @@ export const UNDO_MS = 6000;
 function describe(entry) {
   if (entry.status === "failed") return "Analysis failed";
   if (entry.status !== "done") return "Still working…";
+  if (entry.said_emotion) return `You said ${entry.said_emotion} (we read ${entry.primary_emotion})`;
   if (entry.group && entry.group.sentence) return entry.group.sentence;
   if (!entry.primary_emotion) return "No face found";
   const label = (entry.band && entry.band.label) || entry.confidence_label

@@ -70,7 +70,7 @@ export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
     stage.style.aspectRatio = "";
   }
   const caption = [];
-  if (faces.length > 1) caption.push(`${faces.length} faces found. Select a face to see its emotions.`);
+  if (faces.length > 1) caption.push(`${faces.length} faces found. Select a face to see its emotions and get music for it.`);
   else if (faces.length === 1) caption.push("The box shows the face that was analysed.");
   else caption.push("No face was read in this photo.");
   if (ignored.length) {
@@ -94,7 +94,8 @@ export function renderPhoto(analysis, photoUrl, selectedIndex, onSelect) {
     box.className = "face-box";
     place(box, face.box);
     box.setAttribute("aria-pressed", String(index === selectedIndex));
-    box.setAttribute("aria-label", `Face ${index + 1}: ${face.emotion}, ${confidenceLabel(face)}. Show its emotions.`);
+    const shows = faces.length > 1 ? "Show its emotions and music for it." : "Show its emotions.";
+    box.setAttribute("aria-label", `Face ${index + 1}: ${face.emotion}, ${confidenceLabel(face)}. ${shows}`);
     const tag = document.createElement("span");
     tag.className = "face-tag";
     tag.setAttribute("aria-hidden", "true");

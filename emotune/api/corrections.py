@@ -1,0 +1,57 @@
+""""Not how you feel?": ``PUT /api/analyses/<id>/correction`` with ``{"emotion": "Sad"}``.
+
+The said emotion is stored on the analysis (never the photo, which is long gone), the music is chosen
+again for it through the same path as re-ranking, and from then on votes count for it. ``null`` (or
+the emotion that was read) takes the correction back: "keep yours". Each change moves the analysis's
+one count in the field-accuracy table (``emotune.field_accuracy``).
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from emotune.api import bp
+from emotune.api.analyses import _finished_emotion, analysis_state, check_strategy, choose_music, load_analysis
+from emotune.api.errors import ApiError
+from emotune.extensions import db
+from emotune.field_accuracy import move_count
+from emotune.models import utcnow
+from recognizer.emotions import EMOTIONS
+
+
+def _said(body: object) -> tuple[str | None, str | None]:
+    """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
+    if not isinstance(body, dict) or "emotion" not in body or not (
+            body["emotion"] is None or isinstance(body["emotion"], str)):
+        raise ApiError(
+            400, "invalid_correction",
+            f'Send JSON like {{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
+            "to keep the emotion EmoTune read.",
+        )
+    said = body["emotion"]
+    if said is not None:
+        said = next((name for name in EMOTIONS if name.lower() == said.strip().lower()), "")
+        if not said:
+            raise ApiError(400, "unknown_emotion",
+                           f"Unknown emotion {body['emotion']!r}: choose one of {', '.join(EMOTIONS)}.")
+    strategy = body.get("strategy")
+    return said, check_strategy(strategy if isinstance(strategy, str) else None)
+
+
+@bp.put("/analyses/<analysis_id>/correction")
+def put_correction(analysis_id: str) -> Response:
+    """Store (or take back) how the person says they feel, choose the music again, answer the analysis."""
+    analysis = load_analysis(analysis_id)
+    _finished_emotion(analysis)
+    said, asked = _said(request.get_json(silent=True))
+    read = analysis.primary_emotion
+    if said == read:
+        said = None  # saying what was read is keeping it
+    move_count(db.session, analysis.model_name, analysis.model_version, read, analysis.said_emotion, said)
+    analysis.said_emotion = said
+    analysis.said_at = utcnow() if said else None
+    choice, playlists = choose_music(analysis, analysis.music_emotion, asked)
+    analysis.recommendations = {"strategy": choice["strategy"], "chosen_by": choice["chosen_by"],
+                                "playlists": playlists}
+    db.session.commit()
+    return jsonify(analysis_state(analysis))

@@ -1,0 +1,36 @@
+"""Withdrawing a vote: ``DELETE /api/analyses/<id>/feedback`` takes this session's thumb back.
+
+The vote is found the way ``POST .../feedback`` stored it: the same playlist, the emotion the music
+followed (a picked ``face``'s, or the analysis's) and the strategy shown.
+"""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from emotune.api import bp
+from emotune.api.access import voter_key
+from emotune.api.analyses import _finished_emotion, _picked_face, check_strategy, load_analysis
+from emotune.api.errors import ApiError
+from emotune.api.serialise import with_votes
+from emotune.extensions import db
+from recommender.feedback import withdraw_vote
+
+
+@bp.delete("/analyses/<analysis_id>/feedback")
+def delete_feedback(analysis_id: str) -> Response:
+    """Remove this session's vote on a playlist; answers the card's live "liked by" either way."""
+    analysis = load_analysis(analysis_id)
+    _finished_emotion(analysis)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
+        raise ApiError(
+            400, "invalid_feedback",
+            'Send JSON like {"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.',
+        )
+    emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
+    strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
+    withdrawn = withdraw_vote(db.session, body["playlist_id"], emotion, strategy, voter_key(analysis))
+    card = with_votes([{"spotify_id": body["playlist_id"]}], emotion, strategy, voter_key(analysis))[0]
+    return jsonify(playlist_id=body["playlist_id"], withdrawn=withdrawn, my_vote=card["my_vote"],
+                   liked_by=card["liked_by"], emotion=emotion, strategy=strategy)
