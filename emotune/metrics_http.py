@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, request
 
 from emotune import metrics_analyses
 from emotune.api.errors import error_response
-from emotune.health import may_see_detail
+from emotune.health.views import may_see_detail
 from emotune.metrics import CONTENT_TYPE, SPOTIFY_CALLS, UPLOAD_REJECTIONS, UPLOADS, exposition
 
 bp = Blueprint("metrics", __name__)

@@ -19,7 +19,7 @@ from celery.signals import task_failure, task_retry, task_success
 from flask import Flask
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from emotune.catalogue_tasks import refresh_playlists
+from emotune.tasks.catalogue import refresh_playlists
 from emotune.metrics import SPOTIFY_CALLS
 from emotune.metrics_http import bp as metrics_bp
 from recommender.errors import RateLimited, SpotifyUnavailable

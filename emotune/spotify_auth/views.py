@@ -19,7 +19,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, redirect, request, session
 from spotipy.cache_handler import MemoryCacheHandler
 
-from emotune.spotify_auth import page as spotify_page
+from emotune.spotify_auth.page import LOGIN_AGAIN, back_to_page, pop_notice, register, remember_return, spotify_problem
 from emotune.api.errors import ApiError
 from emotune.api.validation import is_text, json_object
 from emotune.extensions import db
@@ -40,11 +40,10 @@ from recommender.tokens import DatabaseTokenCache
 
 log = logging.getLogger(__name__)
 
-spotify_page.register(bp)
+register(bp)
 
 USER_KEY = "spotify_user"
 PKCE_KEY = "spotify_pkce"
-LOGIN_AGAIN = spotify_page.LOGIN_AGAIN
 
 
 def _settings() -> SpotifySettings:
@@ -74,7 +73,7 @@ def status() -> Response:
         logged_in=cache is not None,
         display_name=cache.display_name() if cache else None,
         catalogue={"refreshes": refreshing, "message": catalogue_message},
-        notice=spotify_page.pop_notice(),
+        notice=pop_notice(),
     )
 
 
@@ -84,7 +83,7 @@ def login() -> Any:
 
     ``?analysis=<id>`` names the result to come back to.
     """
-    spotify_page.remember_return(request.args.get("analysis"))
+    remember_return(request.args.get("analysis"))
     settings = _settings()
     if not settings.client_id:
         raise ApiError(
@@ -128,13 +127,13 @@ def callback() -> Any:
         log.warning("Spotify login failed: %s", exc.message)
         cache.clear()
         if isinstance(exc, Forbidden) and exc.cause == "user_not_allowlisted":
-            raise spotify_page.spotify_problem(exc, "logging in") from None
+            raise spotify_problem(exc, "logging in") from None
         raise ApiError(
             502, "spotify_login_failed",
             f"Spotify did not complete the login ({exc.message}). Try 'Connect Spotify' again.",
         ) from None
     session[USER_KEY] = user_key
-    return spotify_page.back_to_page("connected")
+    return back_to_page("connected")
 
 
 @bp.post("/logout")
@@ -176,5 +175,5 @@ def save_playlist() -> tuple[Response, int]:
         raise ApiError(503, "spotify_not_configured", exc.message) from None
     except SpotifyError as exc:
         log.warning("Saving a playlist failed: %s", exc.message)
-        raise spotify_page.spotify_problem(exc, "saving the playlist") from None
+        raise spotify_problem(exc, "saving the playlist") from None
     return jsonify(created), 201
