@@ -4,7 +4,7 @@ Analyses are counted as their transactions commit (``emotune.metrics_analyses``,
 app factory); this adds what only the worker sees. With EMOTUNE_WORKER_METRICS_PORT set, the
 worker's main process serves ``GET /metrics`` on that port: every process of the worker (its
 multiprocess directory, ``worker.metrics_dir``), under the web's access rule
-(``emotune.health.may_see_detail``: loopback clients not relayed by a proxy, holders of
+(``emotune.health.views.may_see_detail``: loopback clients not relayed by a proxy, holders of
 EMOTUNE_READYZ_TOKEN).
 """
 
@@ -19,7 +19,7 @@ from celery.signals import task_failure, task_retry, task_success
 from flask import Flask
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from emotune.catalogue_tasks import refresh_playlists
+from emotune.tasks.catalogue import refresh_playlists
 from emotune.metrics import SPOTIFY_CALLS
 from emotune.metrics_http import bp as metrics_bp
 from recommender.errors import RateLimited, SpotifyUnavailable
