@@ -89,7 +89,8 @@ def open_image(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large() from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, RuntimeError) as exc:
+        # RuntimeError: Pillow's AVIF plugin reports a damaged file that way (libavif's errors).
         if cut_short(data):
             raise _unreadable(OSError("cut short")) from exc
         raise ImageRejected(
@@ -151,7 +152,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None =
         image.load()
     except Image.DecompressionBombError as exc:
         raise _too_large() from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, RuntimeError) as exc:  # RuntimeError: a damaged AVIF's frame
         raise _unreadable(exc) from exc
     loaded_pixels = image.size[0] * image.size[1]
     # Shrink a large image in its own mode first, so the copies made below (orientation, colour

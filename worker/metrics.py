@@ -4,7 +4,7 @@ Analyses are counted as their transactions commit (``emotune.metrics_analyses``,
 app factory); this adds what only the worker sees. With EMOTUNE_WORKER_METRICS_PORT set, the
 worker's main process serves ``GET /metrics`` on that port: every process of the worker (its
 multiprocess directory, ``worker.metrics_dir``), under the web's access rule
-(``emotune.health.may_see_detail``: loopback clients not relayed by a proxy, holders of
+(``emotune.health.views.may_see_detail``: loopback clients not relayed by a proxy, holders of
 EMOTUNE_READYZ_TOKEN).
 """
 

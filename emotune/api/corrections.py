@@ -20,13 +20,14 @@ from emotune.models import utcnow
 from recognizer.emotions import EMOTIONS
 
 
-def _said() -> tuple[str | None, str | None]:
+EXAMPLE = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
+           "to keep the emotion EmoTune read.")
+
+
+def _said(body: dict) -> tuple[str | None, str | None]:
     """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
-    example = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
-               "to keep the emotion EmoTune read.")
-    body = json_object("invalid_correction", example)
     if "emotion" not in body or not (body["emotion"] is None or is_text(body["emotion"])):
-        raise ApiError(400, "invalid_correction", f"Send JSON like {example}")
+        raise ApiError(400, "invalid_correction", f"Send JSON like {EXAMPLE}")
     said = body["emotion"]
     if said is not None:
         said = next((name for name in EMOTIONS if name.lower() == said.strip().lower()), "")
@@ -41,7 +42,7 @@ def put_correction(analysis_id: str) -> Response:
     """Store (or take back) how the person says they feel, choose the music again, answer the analysis."""
     analysis = load_analysis(analysis_id)
     _finished_emotion(analysis)
-    said, asked = _said()
+    said, asked = _said(json_object("invalid_correction", EXAMPLE))
     read = analysis.primary_emotion
     if said == read:
         said = None  # saying what was read is keeping it

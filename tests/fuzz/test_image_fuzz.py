@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+import recognizer.images  # noqa: F401  (registers the HEIF opener and saver with Pillow)
 from recognizer.errors import ImageRejected
 from recognizer.images import WORK_SIDE, check_upload, decode_image
 from tests.prerequisites import missing
@@ -61,6 +62,8 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     "WEBP lossless": lambda: encode(base_photo("RGBA"), "WEBP", lossless=True),
     "TIFF": lambda: encode(base_photo(), "TIFF", compression="tiff_lzw"),
     "TIFF 16-bit gray": lambda: encode(base_photo("L").convert("I;16"), "TIFF"),
+    "HEIF": lambda: encode(base_photo(), "HEIF", quality=80),
+    "AVIF": lambda: encode(base_photo(), "AVIF", quality=70),
 }
 
 
