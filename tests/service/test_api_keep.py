@@ -102,6 +102,12 @@ def test_a_correction_rechooses_the_music_and_counts_once(model_app: Flask, face
 
         assert {c.name for c in FieldCorrection.__table__.columns} == {
             "model_name", "model_version", "read_emotion", "said_emotion", "count"}
+    # No photo bytes anywhere the app writes (its database, its broker), corrections included.
+    from pathlib import Path
+
+    chunk = face_jpeg[len(face_jpeg) // 2:len(face_jpeg) // 2 + 64]
+    written = [path for path in Path(model_app.instance_path).rglob("*") if path.is_file()]
+    assert written and not [path for path in written if chunk in path.read_bytes()]
     report = model_app.test_cli_runner().invoke(args=["field-report"])
     assert report.exit_code == 0, report.output
     assert "self-selected sample" in report.output
