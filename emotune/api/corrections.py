@@ -22,11 +22,12 @@ from recognizer.emotions import EMOTIONS
 def _said(body: object) -> tuple[str | None, str | None]:
     """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
     if not isinstance(body, dict) or "emotion" not in body or not (
-            body["emotion"] is None or isinstance(body["emotion"], str)):
+            body["emotion"] is None or isinstance(body["emotion"], str)) or not (
+            body.get("strategy") is None or isinstance(body["strategy"], str)):
         raise ApiError(
             400, "invalid_correction",
             f'Send JSON like {{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
-            "to keep the emotion EmoTune read.",
+            'to keep the emotion EmoTune read; "strategy", if sent, is a strategy name.',
         )
     said = body["emotion"]
     if said is not None:
@@ -34,8 +35,7 @@ def _said(body: object) -> tuple[str | None, str | None]:
         if not said:
             raise ApiError(400, "unknown_emotion",
                            f"Unknown emotion {body['emotion']!r}: choose one of {', '.join(EMOTIONS)}.")
-    strategy = body.get("strategy")
-    return said, check_strategy(strategy if isinstance(strategy, str) else None)
+    return said, check_strategy(body.get("strategy"))
 
 
 @bp.put("/analyses/<analysis_id>/correction")

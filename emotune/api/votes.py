@@ -23,7 +23,8 @@ def delete_feedback(analysis_id: str) -> Response:
     analysis = load_analysis(analysis_id)
     _finished_emotion(analysis)
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
+    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str) or not (
+            body.get("strategy") is None or isinstance(body["strategy"], str)):
         raise ApiError(
             400, "invalid_feedback",
             'Send JSON like {"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.',
