@@ -26,8 +26,10 @@ EXAMPLE = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion"
 
 def _said(body: dict) -> tuple[str | None, str | None]:
     """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
-    if "emotion" not in body or not (body["emotion"] is None or is_text(body["emotion"])):
-        raise ApiError(400, "invalid_correction", f"Send JSON like {EXAMPLE}")
+    if "emotion" not in body or not (body["emotion"] is None or is_text(body["emotion"])) or not (
+            body.get("strategy") is None or isinstance(body["strategy"], str)):
+        raise ApiError(400, "invalid_correction",
+                       f'Send JSON like {EXAMPLE} "strategy", if sent, is a strategy name.')
     said = body["emotion"]
     if said is not None:
         said = next((name for name in EMOTIONS if name.lower() == said.strip().lower()), "")

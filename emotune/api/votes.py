@@ -25,8 +25,9 @@ def delete_feedback(analysis_id: str) -> Response:
     _finished_emotion(analysis)
     example = '{"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.'
     body = json_object("invalid_feedback", example)
-    if not is_text(body.get("playlist_id")):
-        raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text). Send {example}")
+    if not is_text(body.get("playlist_id")) or not (body.get("strategy") is None or isinstance(body["strategy"], str)):
+        raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text) and strategy, "
+                                                f"if sent, a strategy name. Send {example}")
     emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
     withdrawn = withdraw_vote(db.session, body["playlist_id"], emotion, strategy, voter_key(analysis))
