@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 import recommender.models  # noqa: F401  (registers the catalogue tables on the shared metadata)
 from emotune.extensions import db
 from recognizer.emotions import EMOTIONS
-from recommender.strategies import default_strategy
+from recommender.choice import MusicChoice
 
 
 class Status(StrEnum):
@@ -84,9 +84,13 @@ class Analysis(db.Model):
     timings_ms: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     image_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     image_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # The emotion the music follows: the group's with two or more faces, else the one face's.
-    primary_emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The music decision (recommender.choice.MusicChoice as JSON): the emotion the music follows,
+    # the group's or which face's, the strategy, who chose it and why. None without a face.
+    music: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # How sure the reading the music follows is: the group's top probability, else the face's confidence.
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The group's reading (recognizer.group.GroupReading as JSON) for two or more faces, else None.
+    group_reading: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Detections not read, each {"box": {x, y, width, height}, "reason": "..."} (too small, not a
     # person's face), and readable faces beyond the recognizer's 16 that were left out.
     ignored_faces: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
@@ -107,15 +111,9 @@ class Analysis(db.Model):
     )
 
     @property
-    def effective_strategy(self) -> str | None:
-        """The strategy the music follows: the one used, else the one asked for, else the default.
-
-        None only while no emotion is known (queued, running, or no face found).
-        """
-        used = (self.recommendations or {}).get("strategy")
-        if used or self.strategy:
-            return used or self.strategy
-        return default_strategy(self.primary_emotion) if self.primary_emotion else None
+    def choice(self) -> MusicChoice | None:
+        """The stored music decision, or None while no emotion is known (queued, running, no face)."""
+        return MusicChoice.from_json(self.music) if self.music else None
 
 
 class Face(db.Model):
@@ -127,7 +125,7 @@ class Face(db.Model):
     analysis_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("analyses.id", ondelete="CASCADE"), index=True
     )
-    # 0 is the largest face, the recognizer's order.
+    # 0 is the largest face, the recognizer's order ("primary" always means the largest face).
     position: Mapped[int] = mapped_column(Integer)
     box_x: Mapped[int] = mapped_column(Integer)
     box_y: Mapped[int] = mapped_column(Integer)

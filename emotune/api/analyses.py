@@ -11,7 +11,7 @@ from emotune.api.access import may_access, new_token, voter_key
 from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
 from emotune import lifecycle, messages, recovery
-from emotune.api.serialise import analysis_json, with_votes
+from emotune.api.serialise import analysis_json, choice_fields, with_votes
 from emotune.extensions import db, limiter
 from emotune.models import Analysis, Stage, Status
 from emotune.tasks import analyse_selfie
@@ -19,7 +19,8 @@ from recognizer.errors import ImageRejected
 from recognizer.images import check_upload
 from recommender.feedback import UnknownPlaylist, record_vote
 from recommender.service import recommend
-from recommender.strategies import STRATEGIES, strategy_choice
+from recommender.choice import MusicSource, choose_music
+from recommender.strategies import UnknownStrategy, check_strategy
 
 # HTTP status per ImageRejected code: what kind of mistake each one is.
 REJECTION_STATUS: dict[str, int] = {
@@ -37,17 +38,15 @@ def _rate_limit() -> str:
     return current_app.config["EMOTUNE_ANALYSES_RATE_LIMIT"]
 
 
-def check_strategy(value: str | None) -> str | None:
-    """None/empty means "the emotion's default"; anything else must be a known strategy."""
+def asked_strategy(value: str | None) -> str | None:
+    """The strategy a request asks for; None/empty means "the emotion's default" (checked by
+    ``recommender.strategies.check_strategy``, a 400 naming the choices when unknown)."""
     if value is None or value == "":
         return None
-    if value not in STRATEGIES:
-        raise ApiError(
-            400,
-            "unknown_strategy",
-            f"Unknown strategy {value!r}: choose one of {', '.join(STRATEGIES)}, or leave it out.",
-        )
-    return value
+    try:
+        return check_strategy(value)
+    except UnknownStrategy as exc:
+        raise ApiError(400, "unknown_strategy", f"{str(exc).rstrip('.')}, or leave it out.") from None
 
 
 def load_analysis(analysis_id: str) -> Analysis:
@@ -78,7 +77,7 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
             "no_file",
             "No photo received: send it as multipart/form-data in the field named 'image'.",
         )
-    strategy = check_strategy(request.form.get("strategy"))
+    strategy = asked_strategy(request.form.get("strategy"))
     try:
         checked = check_upload(upload.read())
     except ImageRejected as exc:
@@ -130,12 +129,14 @@ def _picked_face(analysis: Analysis, value: object) -> int | None:
     return index
 
 
-def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
+def _music_source(analysis: Analysis, face: int | None = None) -> MusicSource:
+    """What the music follows: the picked face, else what the finished analysis followed."""
     if analysis.status != Status.DONE:
         raise ApiError(
             409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
         )
-    if not analysis.primary_emotion:
+    stored = analysis.choice
+    if stored is None:
         raise ApiError(
             409,
             "no_emotion",
@@ -143,8 +144,8 @@ def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
             "Take a new photo facing the camera.",
         )
     if face is not None:
-        return analysis.faces[face].emotion
-    return analysis.primary_emotion
+        return MusicSource.of_face(analysis.faces[face].emotion, face)
+    return MusicSource(stored.emotion, stored.follows, stored.face)
 
 
 @bp.get("/analyses/<analysis_id>/recommendations")
@@ -154,17 +155,15 @@ def get_recommendations(analysis_id: str) -> Response:
     ``face=N`` makes one face (0 = the largest) drive the music instead of the group's reading.
     """
     analysis = load_analysis(analysis_id)
-    face = _picked_face(analysis, request.args.get("face"))
-    emotion = _finished_emotion(analysis, face)
-    asked = check_strategy(request.args.get("strategy"))
+    source = _music_source(analysis, _picked_face(analysis, request.args.get("face")))
+    asked = asked_strategy(request.args.get("strategy"))
     # Without ?strategy= the analysis's own choice stands, and so does who made it.
-    choice = strategy_choice(emotion, asked or analysis.strategy)
-    recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
+    choice = choose_music(source, asked or analysis.strategy)
+    recs = recommend(db.session, emotion=choice.emotion, strategy=choice.strategy, chosen_by=choice.chosen_by,
                      limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    cards = with_votes([rec.to_dict() for rec in recs], emotion, choice["strategy"], voter_key(analysis))
-    follows = "face" if face is not None or len(analysis.faces) < 2 else "group"
-    return jsonify(strategy=choice["strategy"], strategy_choice=choice, emotion=emotion, music_follows=follows,
-                   face=face, playlists=cards)
+    cards = with_votes([rec.to_dict() for rec in recs], choice.emotion, choice.strategy, voter_key(analysis))
+    # emotion and face repeat music's for one release (deprecated), like choice_fields' own.
+    return jsonify(**choice_fields(choice), emotion=choice.emotion, face=choice.face, playlists=cards)
 
 
 @bp.post("/analyses/<analysis_id>/feedback")
@@ -175,7 +174,7 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
     vote creates it (201). Another session's analysis answers 404 like an unknown one.
     """
     analysis = load_analysis(analysis_id)
-    _finished_emotion(analysis)
+    _music_source(analysis)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
         raise ApiError(
@@ -184,8 +183,8 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
             'Send JSON like {"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").',
         )
     # A vote on music that a picked face drove counts for that face's emotion.
-    emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
-    strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
+    emotion = _music_source(analysis, _picked_face(analysis, body.get("face"))).emotion
+    strategy = asked_strategy(body.get("strategy")) or analysis.choice.strategy
     try:
         result = record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"),
                              voter=voter_key(analysis))
