@@ -1,7 +1,7 @@
 """One analysis's whole life, from upload to done or failed: the only code that moves its state.
 
 create -> enqueue -> claim -> record_recognition -> record_music -> finish, or fail at any step.
-Ending an analysis that can no longer finish is the sweep's (``emotune.sweep``); the words people
+Ending an analysis that can no longer finish is the sweep's (``emotune.recovery``); the words people
 read are in ``emotune.messages``. The Celery tasks (``emotune.tasks``) are thin adapters around
 ``analyse``, which takes what it needs as parameters, so the state machine runs (and is tested)
 without Celery.

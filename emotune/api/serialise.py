@@ -86,7 +86,7 @@ def with_votes(cards: list[dict[str, Any]], emotion: str, strategy: str, voter: 
 def choice_fields(choice: MusicChoice | None, asked: str | None = None) -> dict[str, Any]:
     """``music``, the one statement of the music decision, and the fields that repeat it for one release.
 
-    Deprecated, kept for clients of the earlier shape: ``strategy`` (the strategy used, or the one
+    Deprecated, kept one release for clients that read them: ``strategy`` (the strategy used, or the one
     asked for while none is known), ``strategy_choice`` (strategy, chosen_by, why) and
     ``music_follows`` ("group" or "face"). Each is ``music``'s own value.
     """

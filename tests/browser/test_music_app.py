@@ -1,11 +1,10 @@
-"""Issue 20: the page as a music app, at desktop (1280x800) and phone (390x844) sizes, light and dark.
+"""The page as a music app, at desktop (1280x800) and phone (390x844) sizes, light and dark.
 
 Every test runs in the four modes, with axe-core checked in every state it reaches. Most of them
-drive the real stack (web server, worker, Redis, PostgreSQL). Where the API does not give a field
-of the shared contract yet (the group reading, confidence bands, covers, "liked by", the strategy
-choice: other issues are adding them), the test lets the real analysis run and then adds the
-contract's fields to the real ``GET /api/analyses/<id>`` answer with Playwright's ``route()``, so
-the page is checked against the shape it will get. Each such test says so.
+drive the real stack (web server, worker, Redis, PostgreSQL). Where a rendering depends on values a
+real photo cannot be made to give (an unsure band, a group, covers, "liked by" counts), the test
+lets the real analysis run and then sets those fields of the real ``GET /api/analyses/<id>``
+answer to known values with Playwright's ``route()``. Each such test says so.
 """
 
 from __future__ import annotations
