@@ -32,7 +32,7 @@ class RecordingTask:
 
 
 def upload() -> CheckedUpload:
-    return CheckedUpload(data=b"\xff\xd8not-really-a-jpeg", original_size=(1280, 960))
+    return CheckedUpload(data=b"\xff\xd8not-really-a-jpeg", upright_size=(1280, 960))
 
 
 def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> None:
