@@ -353,7 +353,8 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   const recommendations = analysis.recommendations;
   const playlists = (recommendations && recommendations.playlists) || [];
   $("music").hidden = faces.length === 0 && playlists.length === 0;
-  showStrategyChoice(analysis.strategy_choice, (recommendations && recommendations.strategy) || analysis.strategy);
+  // The API's one statement of the music decision: what it follows, the strategy, who chose it, why.
+  showStrategyChoice(analysis.music, (analysis.music && analysis.music.strategy) || analysis.strategy);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
   $("result").hidden = false;
@@ -397,9 +398,10 @@ async function changeStrategy() {
     const data = await api.getRecommendations(id, strategy);
     if (!state.analysis || state.analysis.id !== id || chosenStrategy() !== strategy) return;
     state.analysis.recommendations = data;
+    state.analysis.music = data.music;
     renderPlaylists(data.playlists || [], vote);
     const label = strategyLabel(strategy);
-    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, strategy);
+    showStrategyChoice(data.music, strategy);
     $("music-status").textContent = `Playlists re-ranked: ${label}.`;
   } catch (error) {
     $("music-status").textContent = "";
@@ -418,7 +420,7 @@ async function vote(playlist, direction, card) {
     return;
   }
   try {
-    const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
+    const shown = state.analysis.music && state.analysis.music.strategy;
     await api.sendFeedback(state.analysis.id, playlist.spotify_id, direction, shown || chosenStrategy());
     if (typeof playlist.liked_by === "number") {
       playlist.liked_by += (value === 1 ? 1 : 0) - (playlist.my_vote === 1 ? 1 : 0);

@@ -124,7 +124,7 @@ export function renderReading(analysis) {
   const follows = document.createElement("span");
   follows.className = "follows";
   if (faces.length > 1) {
-    if (analysis.group && analysis.music_follows !== "face") {
+    if (analysis.group && (!analysis.music || analysis.music.follows !== "face")) {
       follows.textContent = ` The music follows the group (${(analysis.group.emotion || "").toLowerCase()}).`;
     } else {
       const index = primaryIndex(analysis);
@@ -252,7 +252,7 @@ export function renderNoFace(analysis) {
   }));
 }
 
-// The strategy in words: who picked it and why (the API's strategy_choice when present).
+// The strategy in words: who picked it and why (the API's music decision).
 export function strategySentence(choice, strategy, labelOf) {
   if (choice && choice.strategy) {
     const who = choice.chosen_by === "you" ? "You chose" : "We chose";
