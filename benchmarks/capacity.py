@@ -6,7 +6,7 @@ median upload-to-result time passes 1 s. For each level it prints analyses per s
 p95 latency, errors, CPU milliseconds per analysis for each process group (web, worker, this
 database's PostgreSQL backends) read from /proc, and the worker pool's resident memory at the start
 and end of the level. ``--soak N`` then runs N more analyses at concurrency 8 and prints how much
-each pool process grew (issue 19's target: <= 10 MB over 2,000 analyses).
+each pool process grew (target: <= 10 MB over 2,000 analyses).
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ Then uploads a real 1280x960 face photo to ``POST /api/analyses`` and polls
 ``GET /api/analyses/<id>`` until done, at concurrency 1 and 8, and prints latency (median, p95),
 analyses per second, errors and the server's own stage timings. With ``--sqlite`` it also
 measures what the embedded app costs an idle machine (CPU of all its processes over ``--idle-s``).
-Targets: median <= 80 ms at concurrency 1 on Redis (issue 4); on the embedded default p50 <= 250 ms
-and p95 <= 400 ms (issue 18); no errors at concurrency 8.
+Targets: median <= 80 ms at concurrency 1 on Redis; on the embedded default p50 <= 250 ms
+and p95 <= 400 ms; no errors at concurrency 8.
 """
 
 import argparse

@@ -4,7 +4,7 @@ Exports the Keras model as float32 (the served format), float16 weights, dynamic
 full int8 (calibrated on FER2013 training faces), and full int8 with the layers that quantise worst
 (by TensorFlow's quantisation debugger) kept in float32, then prints for each: file size, LiteRT time per
 face, and accuracy on the FER2013 test split as served (mirror averaging per the model's metadata).
-A quantised export is worth serving only if its accuracy drops by at most 0.5 points (issue 4).
+A quantised export is worth serving only if its accuracy drops by at most 0.5 points.
 """
 
 import argparse

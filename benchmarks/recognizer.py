@@ -6,7 +6,7 @@ Prints, on the committed model (newest ``ml/models/mobilenetv2_*.tflite``, or ``
    4000x3000 JPEG with seven faces (a group photo; faces 150-400 px), wall and CPU time;
 4. a fresh worker-like process: time from start to ready, and resident memory after warm-up.
 Without a committed model it benchmarks an untrained plan model (same layers, same cost).
-Targets (issue 4, issue 14): LiteRT <= 4 ms/face and >= 15x faster than predict; recognizer <= 25 ms
+Targets: LiteRT <= 4 ms/face and >= 15x faster than predict; recognizer <= 25 ms
 on 1280x960 with one face and <= 120 ms on 4000x3000 with seven;
 worker <= 350 MB RSS and <= 2 s to ready. ``--parts whole`` runs only 2-3; ``--min-face 96`` measures
 the recognizer as EMOTUNE_MIN_FACE_PX=96 would run it.

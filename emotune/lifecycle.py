@@ -1,7 +1,7 @@
 """One analysis's whole life, from upload to done or failed: the only code that moves its state.
 
 create -> enqueue -> claim -> record_recognition -> record_music -> finish, or fail at any step.
-Ending an analysis that can no longer finish is the sweep's (``emotune.sweep``); the words people
+Ending an analysis that can no longer finish is the sweep's (``emotune.recovery``); the words people
 read are in ``emotune.messages``. The Celery tasks (``emotune.tasks``) are thin adapters around
 ``analyse``, which takes what it needs as parameters, so the state machine runs (and is tested)
 without Celery.
@@ -30,6 +30,7 @@ from emotune.served_model import ModelUnavailable
 from emotune.models import FINISHED, Analysis, Face, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
 from recognizer.images import CheckedUpload
+from recommender.choice import MusicChoice, MusicSource, choose_music
 from recommender.service import recommend
 
 if TYPE_CHECKING:  # the web process, which enqueues, never imports the detector
@@ -144,12 +145,15 @@ def record_recognition(analysis: Analysis, result: RecognitionResult, model_name
     ]
     analysis.faces_left_out = result.faces_left_out
     primary, group = result.primary, result.group
+    analysis.group_reading = group.to_dict() if group is not None else None
     # With several faces the music follows the group's reading; the person can still pick a face.
     if group is not None:
-        analysis.primary_emotion, analysis.confidence = group.emotion, max(group.probabilities)
+        source, analysis.confidence = MusicSource.of_photo(group.emotion, len(result.faces)), max(group.probabilities)
+    elif primary is not None:
+        source, analysis.confidence = MusicSource.of_photo(primary.emotion, 1), float(primary.confidence)
     else:
-        analysis.primary_emotion = primary.emotion if primary else None
-        analysis.confidence = float(primary.confidence) if primary else None
+        source, analysis.confidence = None, None
+    analysis.music = choose_music(source, analysis.strategy).to_json() if source else None
     if primary is None:
         analysis.notice_code = "no_face"
         analysis.notice_message = result.no_face_reason
@@ -159,19 +163,29 @@ def record_recognition(analysis: Analysis, result: RecognitionResult, model_name
 
 
 def record_music(analysis: Analysis) -> None:
-    """Choose and store the playlists for the analysis' emotion under its effective strategy."""
-    emotion, strategy = analysis.primary_emotion, analysis.effective_strategy
-    if emotion is None or strategy is None:
+    """Choose and store the playlists for the analysis' music choice (made by ``record_recognition``)."""
+    choice = analysis.choice
+    if choice is None:
         return
     started = time.perf_counter()
-    chosen_by = "you" if analysis.strategy else "us"
-    # The recognition is written with the rest in finish's one commit, not flushed ahead of this read.
-    with db.session.no_autoflush:
-        recs = recommend(db.session, emotion=emotion, strategy=strategy, chosen_by=chosen_by,
-                         limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    analysis.recommendations = {"strategy": strategy, "chosen_by": chosen_by,
-                                "playlists": [rec.to_dict() for rec in recs]}
+    store_music(analysis, choice)
     analysis.timings_ms = {**(analysis.timings_ms or {}), "recommend": _ms_since(started)}
+
+
+def store_music(analysis: Analysis, choice: MusicChoice) -> None:
+    """Make ``choice`` the analysis' music: the decision (``analysis.music``) and its playlists."""
+    analysis.music = choice.to_json()
+    # The snapshot names the strategy its cards were drawn for; the decision itself is analysis.music.
+    analysis.recommendations = {"strategy": choice.strategy, "playlists": playlists_for(choice)}
+
+
+def playlists_for(choice: MusicChoice) -> list[dict[str, Any]]:
+    """The playlists for a music choice, as stored and served (explored afresh on each call)."""
+    # The worker's recognition is written with the rest in finish's one commit, not flushed ahead of this read.
+    with db.session.no_autoflush:
+        recs = recommend(db.session, emotion=choice.emotion, strategy=choice.strategy, chosen_by=choice.chosen_by,
+                         limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
+    return [rec.to_dict() for rec in recs]
 
 
 def finish(analysis: Analysis) -> None:

@@ -18,7 +18,7 @@ import emotune.field_accuracy  # noqa: F401  (registers the field counts on the 
 import recommender.models  # noqa: F401  (registers the catalogue tables on the shared metadata)
 from emotune.extensions import db
 from recognizer.emotions import EMOTIONS
-from recommender.strategies import default_strategy
+from recommender.choice import MusicChoice, MusicSource
 
 
 class Status(StrEnum):
@@ -85,9 +85,13 @@ class Analysis(db.Model):
     timings_ms: Mapped[dict[str, float] | None] = mapped_column(JSON, nullable=True)
     image_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     image_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # The emotion the music follows: the group's with two or more faces, else the one face's.
-    primary_emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The music decision (recommender.choice.MusicChoice as JSON): the emotion the music follows,
+    # the group's, the face's or the one the person said, the strategy, who chose it and why. None without a face.
+    music: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # How sure the reading the music follows is: the group's top probability, else the face's confidence.
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The group's reading (recognizer.group.GroupReading as JSON) for two or more faces, else None.
+    group_reading: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Detections not read, each {"box": {x, y, width, height}, "reason": "..."} (too small, not a
     # person's face), and readable faces beyond the recognizer's 16 that were left out.
     ignored_faces: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
@@ -111,20 +115,27 @@ class Analysis(db.Model):
     )
 
     @property
-    def music_emotion(self) -> str | None:
-        """The emotion the music follows: the one the person said, else the one read."""
-        return self.said_emotion or self.primary_emotion
+    def choice(self) -> MusicChoice | None:
+        """The stored music decision, or None while no emotion is known (queued, running, no face)."""
+        return MusicChoice.from_json(self.music) if self.music else None
 
     @property
-    def effective_strategy(self) -> str | None:
-        """The strategy the music follows: the one used, else the one asked for, else the default.
+    def read_emotion(self) -> str | None:
+        """The emotion read from the photo: the group's with two or more faces, else the face's.
 
-        None only while no emotion is known (queued, running, or no face found).
+        The music follows it unless the person said they feel otherwise (``said_emotion``).
         """
-        used = (self.recommendations or {}).get("strategy")
-        if used or self.strategy:
-            return used or self.strategy
-        return default_strategy(self.music_emotion) if self.music_emotion else None
+        choice = self.choice
+        if choice is not None and choice.follows != "said":
+            return choice.emotion
+        if self.group_reading:
+            return self.group_reading["emotion"]
+        return self.faces[0].emotion if self.faces else None
+
+    def reading_source(self) -> MusicSource | None:
+        """What the music follows by default, as the worker chose it: the group's reading, else the face's."""
+        emotion = self.read_emotion
+        return MusicSource.of_photo(emotion, len(self.faces)) if emotion else None
 
 
 class Face(db.Model):
@@ -136,7 +147,7 @@ class Face(db.Model):
     analysis_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("analyses.id", ondelete="CASCADE"), index=True
     )
-    # 0 is the largest face, the recognizer's order.
+    # 0 is the largest face, the recognizer's order ("primary" always means the largest face).
     position: Mapped[int] = mapped_column(Integer)
     box_x: Mapped[int] = mapped_column(Integer)
     box_y: Mapped[int] = mapped_column(Integer)

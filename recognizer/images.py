@@ -66,12 +66,12 @@ class DecodedImage:
     """An upright 8-bit RGB image plus the size of the full-resolution upright original."""
 
     pixels: np.ndarray  # (h, w, 3) uint8 RGB, possibly smaller than the original
-    original_size: tuple[int, int]  # (width, height) of the upright original image
+    upright_size: tuple[int, int]  # (width, height) of the upright original image
 
     @property
     def scale(self) -> float:
         """Factor from ``pixels`` coordinates to original image coordinates."""
-        return self.scale_to(self.original_size[0])
+        return self.scale_to(self.upright_size[0])
 
     def scale_to(self, width: int) -> float:
         """Factor from ``pixels`` coordinates to those of a copy of the image ``width`` pixels wide."""
@@ -134,7 +134,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None =
     stays at least ``min_side`` (default ``work_side``); any further reduction is a resize.
     """
     image = open_image(data)
-    original_size = _upright_size(image)
+    upright_size = _upright_size(image)
     floor = min(min_side or work_side, work_side)
     pixels = image.size[0] * image.size[1]
     if pixels > HALF_SIDE_PIXELS:
@@ -176,7 +176,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None =
     del rgb  # freed before the trim below, or its pixels may stay with the process
     if loaded_pixels >= TRIM_AFTER_PIXELS:
         release_memory()
-    return DecodedImage(pixels=pixels, original_size=original_size)
+    return DecodedImage(pixels=pixels, upright_size=upright_size)
 
 
 def _reduce(image: Image.Image, work_side: int) -> Image.Image:
@@ -246,7 +246,7 @@ class CheckedUpload:
     """An upload as it was received, its header checked, plus the (width, height) of its upright image."""
 
     data: bytes
-    original_size: tuple[int, int]
+    upright_size: tuple[int, int]
 
 
 def check_upload(data: bytes) -> CheckedUpload:

@@ -112,7 +112,7 @@ class Recognizer:
         decoded = decode_image(data, work_side=WORK_SIDE)
         decoded_at = time.perf_counter()
 
-        width, height = decoded.original_size
+        width, height = decoded.upright_size
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones

@@ -40,7 +40,11 @@ def default_strategy(emotion: str) -> str:
 
 
 def check_strategy(strategy: str) -> str:
-    """Return ``strategy`` if it is known, else raise ``UnknownStrategy`` naming the choices."""
+    """Return ``strategy`` if it is known, else raise ``UnknownStrategy`` naming the choices.
+
+    The one check of a strategy name: the API asks it too (``emotune.api.analyses.asked_strategy``),
+    after reading an absent or empty value as "the emotion's default".
+    """
     if strategy not in STRATEGIES:
         raise UnknownStrategy(
             f"Unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}."
@@ -55,30 +59,9 @@ def check_emotion(emotion: str) -> str:
     return emotion
 
 
-# Why each emotion gets its default strategy, in words for the page.
-_DEFAULT_WHY: Final[dict[str, str]] = {
-    "Angry": "Anger is eased rather than mirrored, so we chose music to calm down.",
-    "Disgust": "A sour mood is lifted rather than mirrored, so we chose music to lift it.",
-    "Fear": "Fear is eased rather than mirrored, so we chose music to calm down.",
-    "Happy": "A happy mood is worth keeping, so we chose music that matches it.",
-    "Neutral": "An even mood is met as it is, so we chose music that matches it.",
-    "Sad": "A low mood is lifted rather than mirrored, so we chose music to lift it.",
-    "Surprise": "Surprise is met with its own energy, so we chose music that matches it.",
-}
-
 # How a person's own choice reads in a reason ("because you asked to ...").
 ASKED: Final[dict[str, str]] = {
     "match": "match your mood",
     "lift": "lift your mood",
     "calm": "calm down",
 }
-
-
-def strategy_choice(emotion: str, asked: str | None) -> dict[str, str]:
-    """Which strategy the music follows, who chose it ("you" or "us") and one sentence why."""
-    if asked:
-        strategy = check_strategy(asked)
-        return {"strategy": strategy, "chosen_by": "you",
-                "why": f"You asked to {ASKED[strategy]}: {DESCRIPTIONS[strategy]}."}
-    strategy = default_strategy(emotion)
-    return {"strategy": strategy, "chosen_by": "us", "why": _DEFAULT_WHY[emotion]}

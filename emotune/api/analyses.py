@@ -13,7 +13,7 @@ from emotune.api.browser_session import history_key
 from emotune.api.errors import ApiError
 from emotune.api.validation import index_in_range, is_text, json_object, shown
 from emotune import lifecycle, messages, recovery
-from emotune.api.serialise import analysis_json, with_votes
+from emotune.api.serialise import analysis_json, choice_fields, with_votes
 from emotune.extensions import db, limiter
 from emotune.models import Analysis, Stage, Status
 from emotune.tasks import analyse_selfie
@@ -21,8 +21,9 @@ from recognizer.errors import ImageRejected
 from recognizer.images import check_upload
 from recommender.feedback import UnknownPlaylist, record_vote
 from recommender.models import Playlist
-from recommender.service import recommend, showable_ids
-from recommender.strategies import STRATEGIES, strategy_choice
+from recommender.service import showable_ids
+from recommender.choice import MusicSource, choose_music
+from recommender.strategies import STRATEGIES, UnknownStrategy, check_strategy
 
 # HTTP status per ImageRejected code: what kind of mistake each one is.
 REJECTION_STATUS: dict[str, int] = {
@@ -40,17 +41,19 @@ def _rate_limit() -> str:
     return current_app.config["EMOTUNE_ANALYSES_RATE_LIMIT"]
 
 
-def check_strategy(value: str | None) -> str | None:
-    """None/empty means "the emotion's default"; anything else must be a known strategy."""
+def asked_strategy(value: str | None) -> str | None:
+    """The strategy a request asks for; None/empty means "the emotion's default" (checked by
+    ``recommender.strategies.check_strategy``, a 400 naming the choices when unknown)."""
     if value is None or value == "":
         return None
-    if value not in STRATEGIES:
+    try:
+        return check_strategy(value)
+    except UnknownStrategy:
         raise ApiError(
             400,
             "unknown_strategy",
             f"Unknown strategy {shown(value)}: choose one of {', '.join(STRATEGIES)}, or leave it out.",
-        )
-    return value
+        ) from None
 
 
 def load_analysis(analysis_id: str) -> Analysis:
@@ -81,7 +84,7 @@ def create_analysis() -> tuple[Response, int, dict[str, str]]:
             "no_file",
             "No photo received: send it as multipart/form-data in the field named 'image'.",
         )
-    strategy = check_strategy(request.form.get("strategy"))
+    strategy = asked_strategy(request.form.get("strategy"))
     try:
         checked = check_upload(upload.read())
     except ImageRejected as exc:
@@ -133,7 +136,8 @@ def _picked_face(analysis: Analysis, value: object, from_query: bool = False) ->
     return index
 
 
-def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
+def _music_source(analysis: Analysis, face: int | None = None) -> MusicSource:
+    """What the music follows: the picked face, else what the finished analysis followed."""
     if analysis.status == Status.FAILED:
         raise ApiError(
             409, "analysis_failed",
@@ -144,7 +148,8 @@ def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
         raise ApiError(
             409, "not_ready", "This analysis has not finished yet: wait until its status is 'done'."
         )
-    if not analysis.primary_emotion:
+    stored = analysis.choice
+    if stored is None:
         raise ApiError(
             409,
             "no_emotion",
@@ -152,17 +157,15 @@ def _finished_emotion(analysis: Analysis, face: int | None = None) -> str:
             "Take a new photo facing the camera.",
         )
     if face is not None:
-        return analysis.faces[face].emotion
-    return analysis.music_emotion
+        return MusicSource.of_face(analysis.faces[face].emotion, face)
+    return MusicSource(stored.emotion, stored.follows, stored.face)
 
 
-def choose_music(analysis: Analysis, emotion: str, asked: str | None) -> tuple[dict[str, str], list[dict]]:
-    """The strategy choice and the playlists (as stored) for ``emotion``, without a new photo."""
-    # Without an asked strategy the analysis's own choice stands, and so does who made it.
-    choice = strategy_choice(emotion, asked or analysis.strategy)
-    recs = recommend(db.session, emotion=emotion, strategy=choice["strategy"], chosen_by=choice["chosen_by"],
-                     limit=current_app.config["EMOTUNE_PLAYLIST_COUNT"])
-    return choice, [rec.to_dict() for rec in recs]
+def voted_music(analysis: Analysis, body: dict) -> tuple[str, str]:
+    """The emotion and strategy a vote (or its withdrawal) counts for: the stored music's (the said
+    emotion after a correction), a picked ``face``'s emotion, and the ``strategy`` the cards were shown under."""
+    emotion = _music_source(analysis, _picked_face(analysis, body.get("face"))).emotion
+    return emotion, asked_strategy(body.get("strategy")) or analysis.choice.strategy
 
 
 @bp.get("/analyses/<analysis_id>/recommendations")
@@ -172,14 +175,13 @@ def get_recommendations(analysis_id: str) -> Response:
     ``face=N`` makes one face (0 = the largest) drive the music instead of the group's reading.
     """
     analysis = load_analysis(analysis_id)
-    face = _picked_face(analysis, request.args.get("face"), from_query=True)
-    emotion = _finished_emotion(analysis, face)
-    asked = check_strategy(request.args.get("strategy"))
-    choice, playlists = choose_music(analysis, emotion, asked)
-    cards = with_votes(playlists, emotion, choice["strategy"], voter_key(analysis))
-    follows = "face" if face is not None or len(analysis.faces) < 2 else "group"
-    return jsonify(strategy=choice["strategy"], strategy_choice=choice, emotion=emotion, music_follows=follows,
-                   face=face, playlists=cards)
+    source = _music_source(analysis, _picked_face(analysis, request.args.get("face"), from_query=True))
+    asked = asked_strategy(request.args.get("strategy"))
+    # Without ?strategy= the analysis's own choice stands, and so does who made it.
+    choice = choose_music(source, asked or analysis.choice.asked)
+    cards = with_votes(lifecycle.playlists_for(choice), choice.emotion, choice.strategy, voter_key(analysis))
+    # emotion and face repeat music's for one release (deprecated), like choice_fields' own.
+    return jsonify(**choice_fields(choice), emotion=choice.emotion, face=choice.face, playlists=cards)
 
 
 @bp.post("/analyses/<analysis_id>/feedback")
@@ -190,14 +192,12 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
     vote creates it (201). Another session's analysis answers 404 like an unknown one.
     """
     analysis = load_analysis(analysis_id)
-    _finished_emotion(analysis)
+    _music_source(analysis)
     example = '{"playlist_id": "<spotify id>", "vote": "up"} (vote "up" or "down").'
     body = json_object("invalid_feedback", example)
     if not is_text(body.get("playlist_id")):
         raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text). Send {example}")
-    # A vote on music that a picked face drove counts for that face's emotion.
-    emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
-    strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
+    emotion, strategy = voted_music(analysis, body)
     _check_shown(analysis, body["playlist_id"], emotion, strategy)
     try:
         result = record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"),
@@ -215,8 +215,8 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
 def _check_shown(analysis: Analysis, playlist_id: str, emotion: str, strategy: str) -> None:
     """A vote counts only for a playlist shown under this emotion and strategy: one of the analysis'
     own cards, or one that the re-ranking (``recommend``) can show for the pair."""
-    own = analysis.recommendations or {}
-    if own.get("strategy") == strategy and emotion == analysis.primary_emotion and any(
+    own, choice = analysis.recommendations or {}, analysis.choice
+    if choice is not None and (choice.emotion, choice.strategy) == (emotion, strategy) and any(
             card.get("spotify_id") == playlist_id for card in own.get("playlists", [])):
         return
     if playlist_id in showable_ids(db.session, emotion, strategy, current_app.config["EMOTUNE_PLAYLIST_COUNT"]):

@@ -1,7 +1,8 @@
 """"Not how you feel?": ``PUT /api/analyses/<id>/correction`` with ``{"emotion": "Sad"}``.
 
 The said emotion is stored on the analysis (never the photo, which is long gone), the music is chosen
-again for it through the same path as re-ranking, and from then on votes count for it. ``null`` (or
+again for it through the same ``choose_music`` as the worker and re-ranking (a ``MusicSource`` that
+follows what was "said", stored as ``analysis.music``), and from then on votes count for it. ``null`` (or
 the emotion that was read) takes the correction back: "keep yours". Each change moves the analysis's
 one count in the field-accuracy table (``emotune.field_accuracy``).
 """
@@ -11,13 +12,15 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from emotune.api import bp
-from emotune.api.analyses import _finished_emotion, analysis_state, check_strategy, choose_music, load_analysis
+from emotune import lifecycle
+from emotune.api.analyses import _music_source, analysis_state, asked_strategy, load_analysis
 from emotune.api.errors import ApiError
 from emotune.api.validation import is_text, json_object, shown
 from emotune.extensions import db
 from emotune.field_accuracy import move_count
 from emotune.models import utcnow
 from recognizer.emotions import EMOTIONS
+from recommender.choice import MusicSource, choose_music
 
 
 EXAMPLE = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
@@ -36,23 +39,24 @@ def _said(body: dict) -> tuple[str | None, str | None]:
         if not said:
             raise ApiError(400, "unknown_emotion",
                            f"Unknown emotion {shown(body['emotion'])}: choose one of {', '.join(EMOTIONS)}.")
-    return said, check_strategy(body.get("strategy"))
+    return said, asked_strategy(body.get("strategy"))
 
 
 @bp.put("/analyses/<analysis_id>/correction")
 def put_correction(analysis_id: str) -> Response:
     """Store (or take back) how the person says they feel, choose the music again, answer the analysis."""
     analysis = load_analysis(analysis_id)
-    _finished_emotion(analysis)
+    _music_source(analysis)  # a finished analysis with a face, else its 409
+    stored = analysis.choice
     said, asked = _said(json_object("invalid_correction", EXAMPLE))
-    read = analysis.primary_emotion
+    read = analysis.read_emotion
     if said == read:
         said = None  # saying what was read is keeping it
     move_count(db.session, analysis.model_name, analysis.model_version, read, analysis.said_emotion, said)
     analysis.said_emotion = said
     analysis.said_at = utcnow() if said else None
-    choice, playlists = choose_music(analysis, analysis.music_emotion, asked)
-    analysis.recommendations = {"strategy": choice["strategy"], "chosen_by": choice["chosen_by"],
-                                "playlists": playlists}
+    # "Keep yours" goes back to the reading the worker followed (the group's or the face's).
+    source = MusicSource.of_said(said) if said else analysis.reading_source()
+    lifecycle.store_music(analysis, choose_music(source, asked or stored.asked))
     db.session.commit()
     return jsonify(analysis_state(analysis))

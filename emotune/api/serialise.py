@@ -13,11 +13,10 @@ from emotune.models import Analysis, Face, as_utc
 from emotune.served_model import confidence_bands
 from recognizer.confidence import Band, reading
 from recognizer.emotions import EMOTIONS
-from recognizer.group import group_reading
 from recognizer.advice import NO_FACE_TIPS
 from recommender.covers import safe_cover_url
 from recommender.feedback import card_votes
-from recommender.strategies import strategy_choice
+from recommender.choice import MusicChoice
 
 TIMING_KEYS = ("queue", "decode", "detect", "classify", "recommend", "total")
 # Said when the served model has no bands measured on validation: no word is better than an untrue one.
@@ -42,7 +41,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def face_json(face: Face) -> dict[str, Any]:
-    """One face: box, the seven probabilities, top emotion, confidence, its band and reading, primary or not."""
+    """One face: box, the seven probabilities, top emotion, confidence, its band and reading, largest or not."""
     band = confidence_band(face.confidence)
     probabilities = face.probabilities
     return {
@@ -84,38 +83,32 @@ def with_votes(cards: list[dict[str, Any]], emotion: str, strategy: str, voter: 
     return out
 
 
-def choice_json(analysis: Analysis) -> dict[str, str] | None:
-    """Which strategy the music follows, who chose it and why; None while no emotion is known."""
-    if not analysis.music_emotion:
-        return None
-    recs = analysis.recommendations or {}
-    if recs.get("strategy") and recs.get("chosen_by"):
-        # The stored music's own choice stands (a correction may have asked for a strategy then).
-        return strategy_choice(analysis.music_emotion, recs["strategy"] if recs["chosen_by"] == "you" else None)
-    return strategy_choice(analysis.music_emotion, analysis.strategy)
+def choice_fields(choice: MusicChoice | None, asked: str | None = None) -> dict[str, Any]:
+    """``music``, the one statement of the music decision, and the fields that repeat it for one release.
+
+    Deprecated, kept one release for clients that read them: ``strategy`` (the strategy used, or the one
+    asked for while none is known), ``strategy_choice`` (strategy, chosen_by, why) and
+    ``music_follows`` ("group", "face" or "said"). Each is ``music``'s own value.
+    """
+    return {
+        "music": choice.to_json() if choice else None,
+        "strategy": choice.strategy if choice else asked,
+        "strategy_choice": {"strategy": choice.strategy, "chosen_by": choice.chosen_by, "why": choice.why}
+        if choice else None,
+        "music_follows": choice.follows if choice else None,
+    }
 
 
 def recommendations_json(analysis: Analysis) -> dict[str, Any] | None:
-    """The stored playlists with live vote counts and this requester's own votes."""
-    recs = analysis.recommendations
-    if not recs or not analysis.music_emotion:
+    """The stored playlists with live vote counts and this requester's own votes.
+
+    ``strategy`` and ``chosen_by`` here repeat ``music`` for one release (deprecated).
+    """
+    recs, choice = analysis.recommendations, analysis.choice
+    if not recs or choice is None:
         return recs
-    voter = voter_key(analysis)
-    return {**recs, "playlists": with_votes(recs.get("playlists") or [], analysis.music_emotion,
-                                            recs.get("strategy") or analysis.effective_strategy, voter)}
-
-
-def group_json(analysis: Analysis) -> dict[str, Any] | None:
-    """The group's reading (emotion, probabilities, faces read and agreeing, a sentence); None for 0-1 faces."""
-    group = group_reading([(tuple(face.probabilities.values()), face.box_width) for face in analysis.faces])
-    return group.to_dict() if group else None
-
-
-def music_follows(analysis: Analysis) -> str | None:
-    """"group" with two or more faces, "face" with one, None without a face (no music)."""
-    if not analysis.faces:
-        return None
-    return "group" if len(analysis.faces) > 1 else "face"
+    cards = with_votes(recs.get("playlists") or [], choice.emotion, choice.strategy, voter_key(analysis))
+    return {"strategy": choice.strategy, "chosen_by": choice.chosen_by, "playlists": cards}
 
 
 def analysis_json(analysis: Analysis) -> dict[str, Any]:
@@ -129,8 +122,7 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         "stage": analysis.stage,
         "created_at": iso(analysis.created_at),
         "updated_at": iso(analysis.updated_at),
-        "strategy": analysis.effective_strategy,
-        "strategy_choice": choice_json(analysis),
+        **choice_fields(analysis.choice, analysis.strategy),
         "error": {"code": analysis.error_code, "message": analysis.error_message}
         if analysis.error_code
         else None,
@@ -143,11 +135,11 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
         if analysis.image_width
         else None,
         "faces": [face_json(face) for face in analysis.faces],
-        "group": group_json(analysis),
-        "music_follows": music_follows(analysis),
+        "group": analysis.group_reading,
         "ignored_faces": list(analysis.ignored_faces or []),
         "faces_left_out": analysis.faces_left_out or 0,
-        "primary_emotion": analysis.primary_emotion,
+        # The emotion read; music.emotion differs from it when the person said they feel otherwise.
+        "primary_emotion": analysis.read_emotion,
         "said_emotion": analysis.said_emotion,
         "confidence": analysis.confidence,
         "recommendations": recommendations,
@@ -155,14 +147,14 @@ def analysis_json(analysis: Analysis) -> dict[str, Any]:
 
 
 def summary_json(analysis: Analysis) -> dict[str, Any]:
-    """A short line of history: when, status, the primary emotion and how sure."""
+    """A short line of history: when, status, the emotion read and how sure, and the one the person said."""
     return {
         "id": str(analysis.id),
         "url": url_for("api.get_analysis", analysis_id=analysis.id),
         "status": analysis.status,
         "created_at": iso(analysis.created_at),
-        "strategy": analysis.effective_strategy,
-        "primary_emotion": analysis.primary_emotion,
+        "strategy": analysis.choice.strategy if analysis.choice else analysis.strategy,
+        "primary_emotion": analysis.read_emotion,
         "said_emotion": analysis.said_emotion,
         "confidence": analysis.confidence,
         "confidence_label": confidence_label(analysis.confidence)

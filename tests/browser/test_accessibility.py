@@ -1,4 +1,4 @@
-"""Issue 6, test 8 and the quality bars: axe-core on the remaining page states, keyboard use,
+"""The quality bars: axe-core on the remaining page states, keyboard use,
 visible focus, and a layout that works from phone to desktop width."""
 
 from __future__ import annotations

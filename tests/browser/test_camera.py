@@ -1,4 +1,4 @@
-"""Issue 6, tests 2 and 3: the camera path with Chromium's fake camera, and a denied camera."""
+"""The camera path with Chromium's fake camera, and a denied camera."""
 
 from __future__ import annotations
 

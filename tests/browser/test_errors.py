@@ -1,4 +1,4 @@
-"""Issue 6, test 4: a non-image file and a photo without a face each get the right message."""
+"""A non-image file and a photo without a face each get the right message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 6, test 7: this session's history lists results only, and deletes one or all."""
+"""This session's history lists results only, and deletes one or all."""
 
 from __future__ import annotations
 

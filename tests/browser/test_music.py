@@ -1,4 +1,4 @@
-"""Issue 6, tests 5 and 6: the strategy switch re-ranks without a new photo; a thumbs-up is stored."""
+"""The strategy switch re-ranks without a new photo; a thumbs-up is stored."""
 
 from __future__ import annotations
 

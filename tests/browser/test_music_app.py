@@ -1,11 +1,10 @@
-"""Issue 20: the page as a music app, at desktop (1280x800) and phone (390x844) sizes, light and dark.
+"""The page as a music app, at desktop (1280x800) and phone (390x844) sizes, light and dark.
 
 Every test runs in the four modes, with axe-core checked in every state it reaches. Most of them
-drive the real stack (web server, worker, Redis, PostgreSQL). Where the API does not give a field
-of the shared contract yet (the group reading, confidence bands, covers, "liked by", the strategy
-choice: other issues are adding them), the test lets the real analysis run and then adds the
-contract's fields to the real ``GET /api/analyses/<id>`` answer with Playwright's ``route()``, so
-the page is checked against the shape it will get. Each such test says so.
+drive the real stack (web server, worker, Redis, PostgreSQL). Where a rendering depends on values a
+real photo cannot be made to give (an unsure band, a group, covers, "liked by" counts), the test
+lets the real analysis run and then sets those fields of the real ``GET /api/analyses/<id>``
+answer to known values with Playwright's ``route()``. Each such test says so.
 """
 
 from __future__ import annotations
@@ -230,7 +229,7 @@ def test_photo_shows_at_once_then_result_in_place(ui: Page, mode: Mode, check_a1
     expect(progress_photo).to_be_visible()
     assert progress_photo.evaluate("i => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0")
     expect(page.locator(".scan-line")).to_be_visible()
-    expect(page.locator("#steps li")).to_have_count(3)
+    expect(page.locator("#steps li")).to_have_count(2)  # queued, analysing
     check_a11y(page, f"working ({mode.name})")
     progress_box = progress_photo.bounding_box()
     held[0].continue_()
@@ -323,7 +322,7 @@ BANDS = {
 
 
 def with_contract_fields(body: dict, *, unsure: bool = False, legacy_likes: bool = False) -> dict:
-    """The real analysis plus the contract's fields, filled consistently from the real numbers."""
+    """The real analysis with bands, an ignored face and card details set to known values."""
     faces = body.get("faces") or []
     for face in faces:
         ranked = sorted(face["probabilities"].items(), key=lambda kv: -kv[1])
@@ -333,22 +332,8 @@ def with_contract_fields(body: dict, *, unsure: bool = False, legacy_likes: bool
         else:
             face["band"] = BANDS["sure"] if face["confidence"] >= 0.6 else BANDS["likely"]
             face["reading"] = face["emotion"].lower()
-    if len(faces) > 1:
-        emotions = [face["emotion"] for face in faces]
-        top = max(set(emotions), key=emotions.count)
-        agreeing = emotions.count(top)
-        body["group"] = {
-            "emotion": top, "probabilities": faces[0]["probabilities"], "faces_read": len(faces),
-            "faces_agreeing": agreeing, "sentence": f"{agreeing} of {len(faces)} faces look {top.lower()}",
-        }
-        body["music_follows"] = "group"
-    else:
-        body["group"] = None
-        body["music_follows"] = "face"
+    # The group reading, what the music follows and who chose the strategy are the API's own.
     body["ignored_faces"] = [{"box": {"x": 5, "y": 5, "width": 60, "height": 60}, "reason": "not a person's face"}]
-    body["faces_left_out"] = 0
-    body["strategy_choice"] = {"strategy": body["recommendations"]["strategy"], "chosen_by": "us",
-                               "why": "we picked it for this mood; change it below."}
     for i, playlist in enumerate(body["recommendations"]["playlists"]):
         playlist.update({
             "owner": f"Curator {i + 1}", "track_count": 40 + i, "liked_by": 3 if i == 0 else 0,
@@ -357,7 +342,7 @@ def with_contract_fields(body: dict, *, unsure: bool = False, legacy_likes: bool
             "reason": f"Reason number {i + 1}, this card's own.",
         })
         if legacy_likes:
-            # Today's API has no liked_by and appends the vote count to the reason.
+            # A card without liked_by whose reason ends in a vote count: the page's fallback moves it out.
             del playlist["liked_by"], playlist["my_vote"]
             playlist["reason"] += " (liked 2 times)" if i == 0 else ""
     return body

@@ -1,4 +1,4 @@
-"""Issue 6, test 1: the upload path gives the result with the face box, the bars and playlists."""
+"""The upload path gives the result with the face box, the bars and playlists."""
 
 from __future__ import annotations
 

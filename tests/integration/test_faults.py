@@ -1,4 +1,4 @@
-"""Each fault of issue 16, injected against a Redis and a PostgreSQL the test starts on its own ports.
+"""Each fault the service must survive, injected against a Redis and a PostgreSQL the test starts on its own ports.
 
 Redis restarted without persistence while analyses wait, PostgreSQL down while messages wait (then
 back), a worker started against the wrong database, a worker SIGKILLed mid-analysis: every analysis

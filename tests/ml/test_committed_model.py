@@ -2,7 +2,7 @@
 metadata, the model card and the README quote (accuracy, macro-F1, calibration, band accuracies,
 robustness). It is the ensemble ``mobilenetv2_fer2013_5`` (the heads of ``_1`` and ``_4`` on one
 frozen trunk), chosen on the validation split over ``_3``, ``_4`` and ``_1``. Its accuracy (0.6796)
-is under the 0.695 target of issue #13, so the test holds it to its recorded figures; calibration
+is under the 0.695 target of the model work, so the test holds it to its recorded figures; calibration
 meets its 0.03 ECE target."""
 
 import json

@@ -45,7 +45,7 @@ data = open(sys.argv[1], "rb").read()
 open("/proc/self/clear_refs", "w").write("5")  # peak RSS := current RSS
 start = status("VmRSS")
 decoded = decode_image(data, work_side=WORK_SIDE)  # what the worker does with an upload
-size = decoded.original_size
+size = decoded.upright_size
 del decoded
 print(f"{status('VmHWM') - start:.0f} {status('VmRSS') - start:.0f} {size[0]}x{size[1]}")
 """
@@ -139,7 +139,7 @@ def test_a_large_rotated_image_keeps_its_orientation_through_the_early_shrink() 
     out = io.BytesIO()
     image.save(out, "PNG", exif=exif.tobytes())
     decoded = decode_image(out.getvalue(), work_side=640)
-    assert decoded.original_size == (1200, 4000)
+    assert decoded.upright_size == (1200, 4000)
     height, width, _ = decoded.pixels.shape
     assert height > width and max(height, width) <= 640
     # Rotated 90 degrees clockwise: the stored left edge is now the top.

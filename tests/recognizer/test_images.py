@@ -21,7 +21,7 @@ def test_an_upload_is_checked_and_passed_on_as_received_with_its_upright_size() 
     exif[0x0112] = 6  # stored on its side: upright it is 1500x2000
     data = encode(one_face_photo((2000, 1500), side=800), "JPEG", quality=92, exif=exif.tobytes())
     checked = check_upload(data)
-    assert checked.data is data and checked.original_size == (1500, 2000)
+    assert checked.data is data and checked.upright_size == (1500, 2000)
     assert decode_image(data, work_side=WORK_SIDE).pixels.shape == (2000, 1500, 3)
     assert WORK_SIDE == 4096
 
@@ -38,8 +38,8 @@ def test_a_whole_jpeg_is_accepted_from_its_markers_without_decoding(trailer: byt
     exif[0x010F] = "Cam"
     # The EXIF thumbnail is a whole JPEG (with its own end marker) before the photo's first scan.
     data = encode(one_face_photo(), "JPEG", exif=exif.tobytes()) + trailer
-    assert check_upload(data).original_size == (640, 480)
-    assert check_upload(encode(one_face_photo(), "PNG")).original_size == (640, 480)
+    assert check_upload(data).upright_size == (640, 480)
+    assert check_upload(encode(one_face_photo(), "PNG")).upright_size == (640, 480)
 
 
 def test_a_jpeg_cut_after_its_header_is_refused_even_with_an_exif_thumbnail() -> None:
@@ -48,7 +48,7 @@ def test_a_jpeg_cut_after_its_header_is_refused_even_with_an_exif_thumbnail() ->
     # An APP1 segment holding a complete JPEG (ending in FFD9) right after SOI, as cameras write.
     app1 = b"\xff\xe1" + (len(thumbnail) + 8).to_bytes(2, "big") + b"Exif\x00\x00" + thumbnail
     data = head[:2] + app1 + head[2:]
-    assert check_upload(data).original_size == (1280, 960)
+    assert check_upload(data).upright_size == (1280, 960)
     with pytest.raises(ImageRejected) as info:
         check_upload(data[: len(data) * 3 // 4])
     assert info.value.code == "truncated_image"
@@ -62,7 +62,7 @@ def test_exif_rotation_is_applied_and_size_is_upright() -> None:
     exif[0x0112] = 6
     data = encode(stored, "JPEG", exif=exif.tobytes(), quality=95)
     decoded = decode_image(data)
-    assert decoded.original_size == (640, 480)
+    assert decoded.upright_size == (640, 480)
     assert decoded.pixels.shape == (480, 640, 3)
     diff = np.abs(decoded.pixels.astype(int) - np.asarray(upright).astype(int)).mean()
     assert diff < 6, f"image not turned upright (mean abs diff {diff:.1f})"
@@ -113,7 +113,7 @@ def test_16_bit_grayscale_is_scaled_not_clipped() -> None:
 def test_large_jpeg_is_decoded_at_reduced_size_with_draft() -> None:
     data = encode(one_face_photo((2560, 1920), side=1000), "JPEG", quality=90)
     decoded = decode_image(data, work_side=640)
-    assert decoded.original_size == (2560, 1920)
+    assert decoded.upright_size == (2560, 1920)
     assert decoded.pixels.shape == (480, 640, 3)
     assert decoded.scale == pytest.approx(4.0)
 

@@ -31,9 +31,9 @@ def test_a_phone_photo_decodes_upright_and_close_to_what_was_encoded(fmt: str) -
     exif[0x0112] = 8  # stored turned: upright is the source turned back
     stored = source.transpose(Image.Transpose.ROTATE_270)
     data = encode(stored, fmt, exif=exif.tobytes())
-    assert check_upload(data).original_size == (640, 480)
+    assert check_upload(data).upright_size == (640, 480)
     decoded = decode_image(data)
-    assert decoded.original_size == (640, 480) and decoded.pixels.shape == (480, 640, 3)
+    assert decoded.upright_size == (640, 480) and decoded.pixels.shape == (480, 640, 3)
     error = np.abs(decoded.pixels.astype(int) - np.asarray(source.convert("RGB")).astype(int)).mean()
     assert error < 6, f"{fmt}: mean error {error:.1f}"
 

@@ -1,4 +1,4 @@
-"""Issue 17: verifying the catalogue without credentials (oEmbed), quota stops, 403 causes, unknown counts.
+"""Verifying the catalogue without credentials (oEmbed), quota stops, 403 causes, unknown counts.
 
 Everything runs against the local Spotify stand-in, through the real spotipy client and requests.
 """

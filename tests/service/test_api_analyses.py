@@ -98,16 +98,16 @@ def test_running_past_the_hard_limit_is_marked_worker_lost(app: Flask, client: F
 
 def test_a_poll_writes_nothing_and_the_sweep_records_what_it_showed(app: Flask, client: FlaskClient,
                                                                    face_jpeg: bytes) -> None:
-    from sqlalchemy import event
+    from sqlalchemy import event, update
 
     from emotune import recovery
 
     url = post_photo(client, face_jpeg).get_json()["url"]
     analysis_id = uuid.UUID(url.rsplit("/", 1)[1])
+    long_ago = utcnow() - timedelta(seconds=app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + 60)
     with app.app_context():
-        analysis = db.session.get(Analysis, analysis_id)
-        analysis.status, analysis.stage = "running", "analysing"
-        analysis.started_at = utcnow() - timedelta(seconds=app.config["EMOTUNE_TASK_HARD_LIMIT_S"] + 60)
+        db.session.execute(update(Analysis).where(Analysis.id == analysis_id)
+                           .values(status="running", stage="analysing", started_at=long_ago))
         db.session.commit()
         engine = db.engine
     statements: list[str] = []

@@ -117,3 +117,27 @@ def test_a_group_photo_through_the_worker_gets_a_group_reading(model_app: Flask)
     assert group["faces_read"] == 3 and 0 <= group["faces_agreeing"] <= 3
     assert re.fullmatch(r"(\d of 3 faces look|Taken together, the 3 faces look) \w+", group["sentence"])
     assert body["music_follows"] == "group" and body["primary_emotion"] == group["emotion"]
+
+
+def test_the_choice_is_stored_once_and_served_as_stored(model_app: Flask) -> None:
+    analysis_id = finished_with(model_app, four_faces())
+    with model_app.app_context():
+        stored = db.session.get(Analysis, uuid.UUID(analysis_id)).music
+    body = fetch(model_app, analysis_id)
+    assert body["music"] == stored
+    assert (stored["emotion"], stored["follows"], stored["face"], stored["chosen_by"]) == ("Happy", "group", None, "us")
+    # The deprecated fields repeat it, value for value.
+    assert body["strategy"] == stored["strategy"] == body["recommendations"]["strategy"]
+    assert body["strategy_choice"] == {key: stored[key] for key in ("strategy", "chosen_by", "why")}
+    assert (body["music_follows"], body["primary_emotion"]) == (stored["follows"], stored["emotion"])
+    assert body["group"] == stored_group(model_app, analysis_id) and body["group"]["emotion"] == "Happy"
+    # Re-ranking makes a new choice the same way: one face picked, the strategy asked.
+    picked = model_app.test_client().get(f"/api/analyses/{analysis_id}/recommendations?face=0&strategy=match",
+                                         headers=HEADERS).get_json()
+    assert picked["music"] == {"emotion": "Sad", "follows": "face", "face": 0, "strategy": "match",
+                               "chosen_by": "you", "why": picked["music"]["why"]}
+
+
+def stored_group(app: Flask, analysis_id: str) -> dict:
+    with app.app_context():
+        return db.session.get(Analysis, uuid.UUID(analysis_id)).group_reading

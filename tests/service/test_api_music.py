@@ -1,4 +1,4 @@
-"""Issue 17 through the API: six cards with their own reasons, who chose the strategy, the page's
+"""The music through the API: six cards with their own reasons, who chose the strategy, the page's
 default equal to the API's, repeat visits that vary, and votes that cannot be stuffed."""
 
 from __future__ import annotations

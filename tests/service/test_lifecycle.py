@@ -32,7 +32,7 @@ class RecordingTask:
 
 
 def upload() -> CheckedUpload:
-    return CheckedUpload(data=b"\xff\xd8not-really-a-jpeg", original_size=(1280, 960))
+    return CheckedUpload(data=b"\xff\xd8not-really-a-jpeg", upright_size=(1280, 960))
 
 
 def test_create_then_enqueue_sends_the_photo_only_in_the_message(app: Flask) -> None:
@@ -116,17 +116,3 @@ def test_waiting_notice_and_stuck_detection_follow_the_configured_limits(app: Fl
         assert not recovery.fail_if_stuck(analysis, started + timedelta(seconds=limit - 1))
         assert recovery.fail_if_stuck(analysis, started + timedelta(seconds=limit + 1))
         assert db.session.get(Analysis, analysis.id).error_code == "worker_lost"
-
-
-def test_effective_strategy_is_the_used_then_the_chosen_then_the_default(app: Flask) -> None:
-    from recommender.strategies import default_strategy
-
-    with app.app_context():
-        analysis = Analysis()
-        assert analysis.effective_strategy is None
-        analysis.primary_emotion = "Sad"
-        assert analysis.effective_strategy == default_strategy("Sad")
-        analysis.strategy = "match"
-        assert analysis.effective_strategy == "match"
-        analysis.recommendations = {"strategy": "lift", "playlists": []}
-        assert analysis.effective_strategy == "lift"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -94,4 +95,37 @@ def test_stage_constraint_allows_only_the_stages_a_run_goes_through(tmp_path: Pa
             db.session.execute(insert, {"id": uuid.uuid4().hex, "stage": "choosing_music"})
             db.session.commit()
         db.session.rollback()
+        db.engine.dispose()
+
+
+def test_stored_analyses_get_their_music_choice_and_group_reading(tmp_path: Path) -> None:
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from emotune import create_app
+    from tests.conftest import app_overrides
+
+    app = create_app(app_overrides(tmp_path / "instance"))
+    analysis_id = uuid.uuid4().hex
+    columns = ", ".join(f"p_{name}" for name in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"))
+    with app.app_context():
+        upgrade(revision="d5e2f8a31c07")
+        db.session.execute(text(
+            "INSERT INTO analyses (id, status, stage, strategy, attempts, faces_left_out, primary_emotion, created_at, "
+            "updated_at) VALUES (:id, 'done', 'done', 'calm', 1, 0, 'Happy', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"id": analysis_id})
+        for position, happy in enumerate((0.9, 0.8)):
+            db.session.execute(text(
+                f"INSERT INTO faces (analysis_id, position, box_x, box_y, box_width, box_height, {columns}, emotion, "
+                f"confidence, is_primary) VALUES (:id, :position, 0, 0, 200, 200, 0.02, 0.02, 0.02, :happy, :rest, "
+                f"0.02, 0.02, 'Happy', :happy, :primary)"),
+                {"id": analysis_id, "position": position, "happy": happy, "rest": 0.9 - happy, "primary": position == 0})
+        db.session.commit()
+        upgrade()
+        music, group = db.session.execute(text("SELECT music, group_reading FROM analyses")).one()
+        music, group = json.loads(music), json.loads(group)
+        assert (music["emotion"], music["follows"], music["strategy"], music["chosen_by"]) == ("Happy", "group", "calm", "you")
+        assert group["emotion"] == "Happy" and group["faces_read"] == 2
+        downgrade(revision="d5e2f8a31c07")
+        assert db.session.execute(text("SELECT primary_emotion FROM analyses")).scalar_one() == "Happy"
         db.engine.dispose()

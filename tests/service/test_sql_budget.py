@@ -45,7 +45,7 @@ def test_the_worker_runs_one_analysis_in_four_statements(model_app: Flask, face_
         key = db.session.get(Analysis, uuid.UUID(analysis_id)).photo_key
     sealed = Fernet(key.encode()).encrypt(face_jpeg).decode()
     with statements(model_app) as seen, model_app.app_context():
-        assert analyse_selfie.run(analysis_id, sealed, None) == "done"
+        assert analyse_selfie.run(analysis_id, sealed) == "done"
     # claim (UPDATE ... RETURNING), the playlists with their votes, then one commit: faces and result
     assert len(seen) <= 4, seen
     body = fetch(model_app, analysis_id)

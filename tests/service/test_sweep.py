@@ -1,7 +1,8 @@
 """The sweep (emotune.recovery.sweep) on a simulated clock: probes every interval, lost analyses found.
 
-Regression: the sweep used only the newest probe taken, which with a probe every sweep interval is
-always seconds old, so it never found an analysis lost (Redis restarted empty: all stayed queued).
+With a probe every sweep interval the newest probe taken is always seconds old, so the sweep must
+judge by the newest probe taken long enough ago, or it never finds an analysis lost (Redis
+restarted empty: all would stay queued).
 """
 
 from __future__ import annotations

@@ -387,7 +387,8 @@ function showResult(analysis, photoUrl, uploadToResultMs = null) {
   const recommendations = analysis.recommendations;
   const playlists = (recommendations && recommendations.playlists) || [];
   $("music").hidden = faces.length === 0 && playlists.length === 0;
-  showStrategyChoice(analysis.strategy_choice, (recommendations && recommendations.strategy) || analysis.strategy);
+  // The API's one statement of the music decision: what it follows, the strategy, who chose it, why.
+  showStrategyChoice(analysis.music, (analysis.music && analysis.music.strategy) || analysis.strategy);
   $("music-status").textContent = "";
   renderPlaylists(playlists, vote);
   $("spotify-status").textContent = "";
@@ -410,7 +411,7 @@ async function say(emotion) {
     renderCorrection(analysis, emotionOrder(), say);
     const recommendations = analysis.recommendations || {};
     renderPlaylists(recommendations.playlists || [], vote);
-    showStrategyChoice(analysis.strategy_choice, recommendations.strategy || analysis.strategy);
+    showStrategyChoice(analysis.music, (analysis.music && analysis.music.strategy) || analysis.strategy);
     $("correct-status").textContent = analysis.said_emotion
       ? `Music chosen for how you feel: ${analysis.said_emotion.toLowerCase()}.`
       : `Back to our reading: music for ${analysis.primary_emotion.toLowerCase()}.`;
@@ -464,8 +465,9 @@ async function loadMusic(done) {
     const data = await api.getRecommendations(id, strategy, face);
     if (!state.analysis || state.analysis.id !== id || state.pickedStrategy !== strategy || state.musicFace !== face) return;
     state.analysis.recommendations = data;
+    state.analysis.music = data.music;
     renderPlaylists(data.playlists || [], vote);
-    showStrategyChoice(data.strategy_choice || { strategy, chosen_by: "you", why: "" }, data.strategy || strategy);
+    showStrategyChoice(data.music, strategy);
     showMusicFor(data);
     $("music-status").textContent = done;
   } catch (error) {
@@ -479,7 +481,7 @@ async function loadMusic(done) {
 async function vote(playlist, direction, card) {
   const status = card.querySelector(".vote-status");
   const value = direction === "up" ? 1 : -1;
-  const shown = state.analysis.recommendations && state.analysis.recommendations.strategy;
+  const shown = state.analysis.music && state.analysis.music.strategy;
   const strategy = shown || chosenStrategy();
   try {
     if (playlist.my_vote === value) {
@@ -528,16 +530,17 @@ function startOver() {
   $("capture-title").focus();
 }
 
-// What the result on screen plays, for "Save to Spotify": a picked face's or said emotion counts.
+// What the result on screen plays, for "Save to Spotify": the API's music decision (a picked face's
+// or the said emotion's, once chosen again).
 function musicNow() {
   const analysis = state.analysis;
   if (!analysis) return {};
+  const music = analysis.music || {};
   const recommendations = analysis.recommendations || {};
-  const face = state.musicFace !== null ? (analysis.faces || [])[state.musicFace] : null;
   return {
     analysisId: analysis.id,
-    emotion: recommendations.emotion || (face && face.emotion) || analysis.said_emotion || analysis.primary_emotion,
-    strategy: recommendations.strategy || analysis.strategy,
+    emotion: music.emotion,
+    strategy: music.strategy || analysis.strategy,
     sourceId: ((recommendations.playlists || [])[0] || {}).spotify_id,
   };
 }

@@ -125,7 +125,9 @@ export function renderReading(analysis) {
   const follows = document.createElement("span");
   follows.className = "follows";
   if (faces.length > 1) {
-    if (analysis.group && analysis.music_follows !== "face") {
+    if (analysis.music && analysis.music.follows === "said") {
+      follows.textContent = ` The music follows how you said you feel (${analysis.music.emotion.toLowerCase()}).`;
+    } else if (analysis.group && (!analysis.music || analysis.music.follows !== "face")) {
       follows.textContent = ` The music follows the group (${(analysis.group.emotion || "").toLowerCase()}).`;
     } else {
       const index = primaryIndex(analysis);
@@ -253,7 +255,7 @@ export function renderNoFace(analysis) {
   }));
 }
 
-// The strategy in words: who picked it and why (the API's strategy_choice when present).
+// The strategy in words: who picked it and why (the API's music decision).
 export function strategySentence(choice, strategy, labelOf) {
   if (choice && choice.strategy) {
     const who = choice.chosen_by === "you" ? "You chose" : "We chose";
