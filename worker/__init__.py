@@ -27,7 +27,8 @@ flask_app = create_app()
 celery_app = app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = {**BEAT_SCHEDULE, **sweep_schedule(flask_app.config)}
 
-from worker import metrics  # noqa: E402  (its signal handlers count the catalogue refreshes)
+from emotune import metrics_tasks  # noqa: E402,F401  (its signal handlers count the catalogue refreshes)
+from worker import metrics  # noqa: E402
 
 
 @worker_process_init.connect

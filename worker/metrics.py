@@ -1,8 +1,9 @@
-"""The worker's metrics: its catalogue refreshes' Spotify outcomes and its own /metrics endpoint.
+"""The worker's own /metrics endpoint.
 
 Analyses are counted as their transactions commit (``emotune.metrics_analyses``, installed by the
-app factory); this adds what only the worker sees. With EMOTUNE_WORKER_METRICS_PORT set, the
-worker's main process serves ``GET /metrics`` on that port: every process of the worker (its
+app factory), catalogue refreshes by their task's signals (``emotune.metrics_tasks``, connected by
+the worker's entry point). With EMOTUNE_WORKER_METRICS_PORT set, the worker's main process serves
+``GET /metrics`` on that port: every process of the worker (its
 multiprocess directory, ``worker.metrics_dir``), under the web's access rule
 (``emotune.health.views.may_see_detail``: loopback clients not relayed by a proxy, holders of
 EMOTUNE_READYZ_TOKEN).
@@ -15,46 +16,12 @@ import threading
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from celery.signals import task_failure, task_retry, task_success
 from flask import Flask
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from emotune.tasks.catalogue import refresh_playlists
-from emotune.metrics import SPOTIFY_CALLS
 from emotune.metrics_http import bp as metrics_bp
-from recommender.errors import RateLimited, SpotifyUnavailable
 
 log = logging.getLogger(__name__)
-
-REFRESH = "catalogue_refresh"
-
-
-def refresh_outcome(exception: BaseException | None = None, result: Any = None) -> str:
-    """How a catalogue refresh's calls to Spotify ended, from its exception or its result."""
-    if exception is not None:
-        if isinstance(exception, RateLimited):
-            return "rate_limited"
-        return "unavailable" if isinstance(exception, SpotifyUnavailable) else "failed"
-    if isinstance(result, dict) and result.get("refreshed"):
-        return "ok"
-    return "quota_exceeded" if isinstance(result, dict) and result.get("resumes_at") else "failed"
-
-
-@task_success.connect(sender=refresh_playlists)
-def _refresh_succeeded(result: Any = None, **_: Any) -> None:
-    SPOTIFY_CALLS.labels(REFRESH, refresh_outcome(result=result)).inc()
-
-
-@task_retry.connect(sender=refresh_playlists)
-def _refresh_retried(reason: Any = None, **_: Any) -> None:
-    SPOTIFY_CALLS.labels(REFRESH, refresh_outcome(exception=reason if isinstance(reason, BaseException)
-                                                  else RuntimeError(str(reason)))).inc()
-
-
-@task_failure.connect(sender=refresh_playlists)
-def _refresh_failed(exception: BaseException | None = None, **_: Any) -> None:
-    SPOTIFY_CALLS.labels(REFRESH, refresh_outcome(exception=exception or RuntimeError("failed"))).inc()
-
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *_: Any) -> None:  # scrapes every few seconds would flood the worker's log
