@@ -98,16 +98,22 @@ def test_stage_constraint_allows_only_the_stages_a_run_goes_through(tmp_path: Pa
         db.engine.dispose()
 
 
+FACE_COLUMNS = ", ".join(f"p_{name}" for name in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"))
+
+
+def _data_app(tmp_path: Path) -> Flask:
+    """An app on a fresh SQLite database, for migrations that carry rows."""
+    from emotune import create_app
+    from tests.conftest import app_overrides
+
+    return create_app(app_overrides(tmp_path / "instance"))
+
+
 def test_stored_analyses_get_their_music_choice_and_group_reading(tmp_path: Path) -> None:
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import text
 
-    from emotune import create_app
-    from tests.conftest import app_overrides
-
-    app = create_app(app_overrides(tmp_path / "instance"))
-    analysis_id = uuid.uuid4().hex
-    columns = ", ".join(f"p_{name}" for name in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"))
+    app, analysis_id, columns = _data_app(tmp_path), uuid.uuid4().hex, FACE_COLUMNS
     with app.app_context():
         upgrade(revision="d5e2f8a31c07")
         db.session.execute(text(
@@ -132,32 +138,27 @@ def test_stored_analyses_get_their_music_choice_and_group_reading(tmp_path: Path
 
 
 def test_a_corrected_analysis_keeps_the_said_music_and_its_reading(tmp_path: Path) -> None:
-    from flask_migrate import downgrade, upgrade
+    import flask_migrate
     from sqlalchemy import text
 
-    from emotune import create_app
-    from tests.conftest import app_overrides
-
-    app = create_app(app_overrides(tmp_path / "instance"))
     analysis_id = uuid.uuid4().hex
-    columns = ", ".join(f"p_{name}" for name in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"))
-    with app.app_context():
-        upgrade(revision="d5e9f2a3b716")
+    with _data_app(tmp_path).app_context():
+        flask_migrate.upgrade(revision="d5e9f2a3b716")
         db.session.execute(text(
             "INSERT INTO analyses (id, status, stage, attempts, faces_left_out, primary_emotion, said_emotion, "
             "recommendations, created_at, updated_at) VALUES (:id, 'done', 'done', 1, 0, 'Neutral', 'Sad', :recs, "
             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
             {"id": analysis_id, "recs": json.dumps({"strategy": "calm", "chosen_by": "you", "playlists": []})})
         db.session.execute(text(
-            f"INSERT INTO faces (analysis_id, position, box_x, box_y, box_width, box_height, {columns}, emotion, "
+            f"INSERT INTO faces (analysis_id, position, box_x, box_y, box_width, box_height, {FACE_COLUMNS}, emotion, "
             f"confidence, is_primary) VALUES (:id, 0, 0, 0, 200, 200, 0.02, 0.02, 0.02, 0.02, 0.86, 0.04, 0.02, "
             f"'Neutral', 0.86, true)"), {"id": analysis_id})
         db.session.commit()
-        upgrade()
+        flask_migrate.upgrade()
         music = json.loads(db.session.execute(text("SELECT music FROM analyses")).scalar_one())
         # The music follows what the person said, under the strategy they asked for with the correction.
         assert (music["emotion"], music["follows"], music["strategy"], music["chosen_by"]) == ("Sad", "said", "calm", "you")
-        downgrade(revision="d5e9f2a3b716")
+        flask_migrate.downgrade(revision="d5e9f2a3b716")
         # Back down, primary_emotion is the reading again, not the said emotion.
         assert db.session.execute(text("SELECT primary_emotion FROM analyses")).scalar_one() == "Neutral"
         db.engine.dispose()
