@@ -6,6 +6,8 @@ reading choose to, so the counts say where the model was told it was wrong, not 
 
 from __future__ import annotations
 
+import textwrap
+
 import click
 from flask.cli import with_appcontext
 
@@ -24,7 +26,7 @@ CAVEAT = (
 def report_lines(counts: dict[tuple[str, str], dict[tuple[str, str], int]]) -> list[str]:
     """The report as lines of text: per model, per read class how often corrected and to what, then
     the read x said matrix."""
-    lines = [CAVEAT, ""]
+    lines = [*textwrap.wrap(CAVEAT, 100), ""]
     if not counts:
         return [*lines, "No corrections yet."]
     for (name, version), cells in sorted(counts.items()):

@@ -13,6 +13,7 @@ gets a 408 and its connection back, so stalled uploads cannot pile up (``SlowBod
 from __future__ import annotations
 
 import io
+import ipaddress
 import time
 from typing import IO, Any, Callable, Iterable
 
@@ -20,6 +21,7 @@ from flask import Flask, Request, request
 from werkzeug.exceptions import HTTPException, RequestHeaderFieldsTooLarge, RequestTimeout
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from emotune import response_policy
 from emotune.multipart import NamedPartsParser
 
 # Below gunicorn's own limits (request line 4094 bytes, 8190 bytes per header field).
@@ -99,6 +101,24 @@ class SlowBodyLimit:
         return self.app(environ, start_response)
 
 
+# Headers by which a proxy says whom it relays: a request carrying any of them is not a local one.
+RELAY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether ``address`` (an IP, IPv6 possibly in brackets) is a loopback address."""
+    try:
+        return ipaddress.ip_address((address or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def direct_loopback_request() -> bool:
+    """Whether this request comes from this machine itself, not relayed by a proxy."""
+    relayed = any(name in request.headers for name in RELAY_HEADERS)
+    return not relayed and is_loopback(request.remote_addr)
+
+
 def reject_oversized_requests() -> None:
     """Answer 414/431 (as JSON, through the error handlers) for over-long URLs and header blocks."""
     if len(request.full_path.encode("utf-8")) > MAX_URL_BYTES:
@@ -108,10 +128,12 @@ def reject_oversized_requests() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Install the in-memory request class, the body deadlines, the trusted-proxy fix and the size checks."""
+    """Install the in-memory request class, the body deadlines, the trusted-proxy fix, the size checks
+    and the response header rules (``emotune.response_policy``)."""
     app.request_class = InMemoryRequest
     app.wsgi_app = SlowBodyLimit(app.wsgi_app)  # type: ignore[method-assign]
     hops = app.config["EMOTUNE_PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.before_request(reject_oversized_requests)
+    response_policy.init_app(app)

@@ -101,7 +101,7 @@ def spotify_configured(config: Mapping[str, Any]) -> tuple[bool, str]:
     return False, (
         "Spotify credentials are not set (SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET): playlists come "
         "from the seeded catalogue, verified through oEmbed (no credentials needed), and no new ones "
-        "are searched; Spotify login is off."
+        "are searched."
     )
 
 

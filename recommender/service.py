@@ -242,3 +242,13 @@ def recommend(
         )
         for p, reason in zip(chosen, reasons)
     ]
+
+
+def showable_ids(session: Session, emotion: str, strategy: str, limit: int = DEFAULT_LIMIT) -> set[str]:
+    """The Spotify ids ``recommend`` can show for this emotion and strategy: the pair's live
+    playlists, and the emotion's others when the pair holds fewer than ``limit`` (its fill-ins)."""
+    now = datetime.now(timezone.utc)
+    ids = {link.playlist.spotify_id for link in links_with_votes(session, emotion, strategy, now)[0]}
+    if len(ids) < limit:
+        ids |= {link.playlist.spotify_id for link in _links(session, emotion, now)}
+    return ids

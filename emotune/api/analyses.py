@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, current_app, jsonify, request, url_for
+from sqlalchemy import select
 
 from emotune.api import bp
 from emotune.api.access import may_access, new_token, voter_key
@@ -19,7 +20,8 @@ from emotune.tasks import analyse_selfie
 from recognizer.errors import ImageRejected
 from recognizer.images import check_upload
 from recommender.feedback import UnknownPlaylist, record_vote
-from recommender.service import recommend
+from recommender.models import Playlist
+from recommender.service import recommend, showable_ids
 from recommender.strategies import STRATEGIES, strategy_choice
 
 # HTTP status per ImageRejected code: what kind of mistake each one is.
@@ -196,6 +198,7 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
     # A vote on music that a picked face drove counts for that face's emotion.
     emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
+    _check_shown(analysis, body["playlist_id"], emotion, strategy)
     try:
         result = record_vote(db.session, body["playlist_id"], emotion, strategy, body.get("vote"),
                              voter=voter_key(analysis))
@@ -207,6 +210,24 @@ def post_feedback(analysis_id: str) -> tuple[Response, int]:
                                    voter_key(analysis))[0]["liked_by"], result.feedback.vote
     return jsonify(playlist_id=body["playlist_id"], vote=body.get("vote"), my_vote=my_vote, liked_by=liked_by,
                    changed=not result.created, emotion=emotion, strategy=strategy), 201 if result.created else 200
+
+
+def _check_shown(analysis: Analysis, playlist_id: str, emotion: str, strategy: str) -> None:
+    """A vote counts only for a playlist shown under this emotion and strategy: one of the analysis'
+    own cards, or one that the re-ranking (``recommend``) can show for the pair."""
+    own = analysis.recommendations or {}
+    if own.get("strategy") == strategy and emotion == analysis.primary_emotion and any(
+            card.get("spotify_id") == playlist_id for card in own.get("playlists", [])):
+        return
+    if playlist_id in showable_ids(db.session, emotion, strategy, current_app.config["EMOTUNE_PLAYLIST_COUNT"]):
+        return
+    if db.session.scalar(select(Playlist.id).where(Playlist.spotify_id == playlist_id)) is None:
+        return  # not in the catalogue at all: record_vote answers that (404)
+    raise ApiError(
+        409, "playlist_not_shown",
+        f"Playlist {shown(playlist_id)} is not among the playlists shown for {emotion} under the '{strategy}' "
+        "strategy: vote on one of the cards shown for this analysis (and send the strategy they were shown under).",
+    )
 
 
 @bp.delete("/analyses/<analysis_id>")

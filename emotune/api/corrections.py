@@ -8,34 +8,35 @@ one count in the field-accuracy table (``emotune.field_accuracy``).
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from emotune.api import bp
 from emotune.api.analyses import _finished_emotion, analysis_state, check_strategy, choose_music, load_analysis
 from emotune.api.errors import ApiError
+from emotune.api.validation import is_text, json_object, shown
 from emotune.extensions import db
 from emotune.field_accuracy import move_count
 from emotune.models import utcnow
 from recognizer.emotions import EMOTIONS
 
 
-def _said(body: object) -> tuple[str | None, str | None]:
+EXAMPLE = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
+           "to keep the emotion EmoTune read.")
+
+
+def _said(body: dict) -> tuple[str | None, str | None]:
     """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
-    if not isinstance(body, dict) or "emotion" not in body or not (
-            body["emotion"] is None or isinstance(body["emotion"], str)):
-        raise ApiError(
-            400, "invalid_correction",
-            f'Send JSON like {{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion": null}} '
-            "to keep the emotion EmoTune read.",
-        )
+    if "emotion" not in body or not (body["emotion"] is None or is_text(body["emotion"])) or not (
+            body.get("strategy") is None or isinstance(body["strategy"], str)):
+        raise ApiError(400, "invalid_correction",
+                       f'Send JSON like {EXAMPLE} "strategy", if sent, is a strategy name.')
     said = body["emotion"]
     if said is not None:
         said = next((name for name in EMOTIONS if name.lower() == said.strip().lower()), "")
         if not said:
             raise ApiError(400, "unknown_emotion",
-                           f"Unknown emotion {body['emotion']!r}: choose one of {', '.join(EMOTIONS)}.")
-    strategy = body.get("strategy")
-    return said, check_strategy(strategy if isinstance(strategy, str) else None)
+                           f"Unknown emotion {shown(body['emotion'])}: choose one of {', '.join(EMOTIONS)}.")
+    return said, check_strategy(body.get("strategy"))
 
 
 @bp.put("/analyses/<analysis_id>/correction")
@@ -43,7 +44,7 @@ def put_correction(analysis_id: str) -> Response:
     """Store (or take back) how the person says they feel, choose the music again, answer the analysis."""
     analysis = load_analysis(analysis_id)
     _finished_emotion(analysis)
-    said, asked = _said(request.get_json(silent=True))
+    said, asked = _said(json_object("invalid_correction", EXAMPLE))
     read = analysis.primary_emotion
     if said == read:
         said = None  # saying what was read is keeping it

@@ -69,6 +69,6 @@ def analysis_events(analysis_id: str) -> Response:
         finally:
             listener.close()
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # a result is personal data
     db.session.close()
     return Response(stream_with_context(stream()), mimetype="text/event-stream", headers=headers)

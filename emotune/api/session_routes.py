@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, session
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from emotune.api import bp
 from emotune.api.browser_session import CONSENT_KEY, history_key
@@ -12,7 +13,8 @@ from emotune.api.serialise import summary_json
 from emotune.extensions import db
 from emotune.models import Analysis
 
-HISTORY_LIMIT = 20
+# Enough for a week's journal of several readings a day.
+HISTORY_LIMIT = 60
 
 
 def _own_analyses() -> list[Analysis]:
@@ -22,6 +24,7 @@ def _own_analyses() -> list[Analysis]:
     return list(
         db.session.scalars(
             select(Analysis)
+            .options(selectinload(Analysis.faces))
             .where(Analysis.session_key == key)
             .order_by(Analysis.created_at.desc())
             .limit(HISTORY_LIMIT)

@@ -6,12 +6,13 @@ followed (a picked ``face``'s, or the analysis's) and the strategy shown.
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from emotune.api import bp
 from emotune.api.access import voter_key
 from emotune.api.analyses import _finished_emotion, _picked_face, check_strategy, load_analysis
 from emotune.api.errors import ApiError
+from emotune.api.validation import is_text, json_object
 from emotune.api.serialise import with_votes
 from emotune.extensions import db
 from recommender.feedback import withdraw_vote
@@ -22,12 +23,11 @@ def delete_feedback(analysis_id: str) -> Response:
     """Remove this session's vote on a playlist; answers the card's live "liked by" either way."""
     analysis = load_analysis(analysis_id)
     _finished_emotion(analysis)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("playlist_id"), str):
-        raise ApiError(
-            400, "invalid_feedback",
-            'Send JSON like {"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.',
-        )
+    example = '{"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.'
+    body = json_object("invalid_feedback", example)
+    if not is_text(body.get("playlist_id")) or not (body.get("strategy") is None or isinstance(body["strategy"], str)):
+        raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text) and strategy, "
+                                                f"if sent, a strategy name. Send {example}")
     emotion = _finished_emotion(analysis, _picked_face(analysis, body.get("face")))
     strategy = check_strategy(body.get("strategy")) or analysis.effective_strategy
     withdrawn = withdraw_vote(db.session, body["playlist_id"], emotion, strategy, voter_key(analysis))

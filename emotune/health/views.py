@@ -11,7 +11,6 @@ EMOTUNE_READYZ_TOKEN; everyone else sees the status alone.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import time
 from typing import Any
@@ -24,7 +23,9 @@ from emotune.api.access import bearer_token
 from emotune.config import control_queue
 from emotune.extensions import db
 from emotune.health import bp
+from emotune.http import direct_loopback_request
 from emotune.models import QueueMark, as_utc, utcnow
+from emotune.spotify_auth.views import login_status
 from emotune.served_model import model_unavailable_message, resolve_model
 from emotune.tasks import ping
 from recommender.refresh import spotify_configured
@@ -112,15 +113,12 @@ def check_sweep() -> dict[str, Any]:
 
 
 def may_see_detail() -> bool:
-    """Loopback clients (not relayed by a proxy) and holders of EMOTUNE_READYZ_TOKEN."""
+    """Loopback clients (not relayed by a proxy: no X-Forwarded-For, Forwarded or X-Real-IP) and
+    holders of EMOTUNE_READYZ_TOKEN."""
     token, expected = bearer_token(), current_app.config.get("EMOTUNE_READYZ_TOKEN")
     if token and expected and hmac.compare_digest(token, expected):
         return True
-    relayed = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
-    try:
-        return not relayed and ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
+    return direct_loopback_request()
 
 
 @bp.get("/healthz")
@@ -146,5 +144,7 @@ def readyz() -> tuple[Response, int]:
     # Informational only: without Spotify credentials the app still recommends (seeded catalogue);
     # without the sweep, lost analyses are ended only when someone polls them.
     refreshes, message = spotify_configured(current_app.config)
-    spotify = {"catalogue_refreshes": refreshes, "detail": message}
+    login, login_detail = login_status()
+    spotify = {"catalogue_refreshes": refreshes, "detail": message, "login_available": login,
+               "login_detail": login_detail}
     return jsonify(status=status, checks=checks, sweep=check_sweep(), spotify=spotify), code

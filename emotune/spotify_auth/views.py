@@ -19,10 +19,11 @@ from typing import Any
 from flask import Response, current_app, jsonify, redirect, request, session
 from spotipy.cache_handler import MemoryCacheHandler
 
-from emotune.spotify_auth import page as spotify_page
+from emotune.spotify_auth.page import LOGIN_AGAIN, back_to_page, pop_notice, register, remember_return, spotify_problem
 from emotune.api.errors import ApiError
 from emotune.api.validation import is_text, json_object
 from emotune.extensions import db
+from emotune.http import direct_loopback_request, is_loopback
 from emotune.spotify_auth import bp
 from recommender.errors import (
     Forbidden,
@@ -40,18 +41,52 @@ from recommender.tokens import DatabaseTokenCache
 
 log = logging.getLogger(__name__)
 
-spotify_page.register(bp)
+register(bp)
 
 USER_KEY = "spotify_user"
 PKCE_KEY = "spotify_pkce"
-LOGIN_AGAIN = spotify_page.LOGIN_AGAIN
+
+
+def _loopback_redirect() -> str | None:
+    """Without SPOTIFY_REDIRECT_URI, the callback on this machine's own loopback address, for a
+    visitor on this machine (the embedded setup); None for anyone else, whose Host header could
+    name any site."""
+    host = request.host
+    name = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    if not direct_loopback_request() or not is_loopback(name):
+        return None
+    return request.host_url.rstrip("/") + "/spotify/callback"
+
+
+def login_status() -> tuple[bool, str]:
+    """Whether /spotify/login works for this requester, and a sentence saying why (or why not)."""
+    settings = SpotifySettings.from_config(current_app.config)
+    if not settings.client_id:
+        return False, "Spotify login is off: SPOTIFY_CLIENT_ID is not set."
+    if settings.redirect_uri:
+        return True, f"Spotify login is on; Spotify sends people back to {settings.redirect_uri}."
+    if _loopback_redirect():
+        return True, ("Spotify login works only for visitors on this machine (SPOTIFY_REDIRECT_URI is not "
+                      "set; set it to offer login on other addresses).")
+    return False, ("Spotify login is off for this address: SPOTIFY_REDIRECT_URI is not set (the "
+                   "https://<your host>/spotify/callback address registered with the Spotify app).")
 
 
 def _settings() -> SpotifySettings:
+    """The Spotify settings with the redirect URI this login uses (configured, or loopback), else a 503."""
     settings = SpotifySettings.from_config(current_app.config)
     if settings.redirect_uri is None:
-        # Loopback redirect for local use; Spotify accepts http only on 127.0.0.1.
-        settings = dataclasses.replace(settings, redirect_uri=request.host_url.rstrip("/") + "/spotify/callback")
+        redirect_uri = _loopback_redirect()
+        if redirect_uri is None:
+            local = (f" On this machine, open EmoTune at http://127.0.0.1:{request.host.rsplit(':', 1)[-1]}/ "
+                     "to log in." if direct_loopback_request() and ":" in request.host else "")
+            raise ApiError(
+                503, "spotify_redirect_not_configured",
+                "Spotify login is not set up for this address: the server needs SPOTIFY_REDIRECT_URI, the "
+                "https://<your host>/spotify/callback address registered with the Spotify app. "
+                f"Recommendations still work without logging in.{local}",
+            )
+        settings = dataclasses.replace(settings, redirect_uri=redirect_uri)
     return settings
 
 
@@ -66,15 +101,16 @@ def _token_cache() -> DatabaseTokenCache | None:
 @bp.get("/status")
 def status() -> Response:
     """Whether login is available and done, and whether the catalogue refreshes from Spotify."""
-    settings = SpotifySettings.from_config(current_app.config)
     refreshing, catalogue_message = spotify_configured(current_app.config)
+    login_available, login_message = login_status()
     cache = _token_cache()
     return jsonify(
-        login_available=bool(settings.client_id),
+        login_available=login_available,
+        login_message=login_message,
         logged_in=cache is not None,
         display_name=cache.display_name() if cache else None,
         catalogue={"refreshes": refreshing, "message": catalogue_message},
-        notice=spotify_page.pop_notice(),
+        notice=pop_notice(),
     )
 
 
@@ -84,14 +120,14 @@ def login() -> Any:
 
     ``?analysis=<id>`` names the result to come back to.
     """
-    spotify_page.remember_return(request.args.get("analysis"))
-    settings = _settings()
-    if not settings.client_id:
+    remember_return(request.args.get("analysis"))
+    if not SpotifySettings.from_config(current_app.config).client_id:
         raise ApiError(
             503, "spotify_not_configured",
             "Spotify login is not set up on this server (SPOTIFY_CLIENT_ID is missing); "
             "recommendations still work without it.",
         )
+    settings = _settings()
     # spotipy makes the verifier and its S256 challenge; it has no state helper, so one line here.
     state = secrets.token_urlsafe(16)
     manager = pkce_manager(settings, MemoryCacheHandler(), state=state)
@@ -128,13 +164,13 @@ def callback() -> Any:
         log.warning("Spotify login failed: %s", exc.message)
         cache.clear()
         if isinstance(exc, Forbidden) and exc.cause == "user_not_allowlisted":
-            raise spotify_page.spotify_problem(exc, "logging in") from None
+            raise spotify_problem(exc, "logging in") from None
         raise ApiError(
             502, "spotify_login_failed",
             f"Spotify did not complete the login ({exc.message}). Try 'Connect Spotify' again.",
         ) from None
     session[USER_KEY] = user_key
-    return spotify_page.back_to_page("connected")
+    return back_to_page("connected")
 
 
 @bp.post("/logout")
@@ -176,5 +212,5 @@ def save_playlist() -> tuple[Response, int]:
         raise ApiError(503, "spotify_not_configured", exc.message) from None
     except SpotifyError as exc:
         log.warning("Saving a playlist failed: %s", exc.message)
-        raise spotify_page.spotify_problem(exc, "saving the playlist") from None
+        raise spotify_problem(exc, "saving the playlist") from None
     return jsonify(created), 201

@@ -5,6 +5,10 @@ axe-core checked in each state it reaches, against the real stack.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
@@ -154,3 +158,84 @@ def test_saying_how_you_feel_rechooses_the_music(ui: Page, mode: Mode, stack: St
     assert kept.value.json()["said_emotion"] is None
     expect(page.locator("#said")).to_be_hidden()
     expect(page.locator("#history-list li").first.locator(".history-summary")).not_to_contain_text("You said")
+
+
+def _backdate(stack: Stack, analysis_id: str, days: int) -> None:
+    from emotune.models import Analysis
+
+    engine = sa.create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.update(Analysis).where(Analysis.id == uuid.UUID(analysis_id))
+                         .values(created_at=Analysis.created_at - dt.timedelta(days=days)))
+    finally:
+        engine.dispose()
+
+
+def _chart(page: Page) -> dict[tuple[str, str], int]:
+    return {(r["day"], r["emotion"]): int(r["count"]) for r in page.eval_on_selector_all(
+        "#week-chart svg rect", "rects => rects.map(r => ({day: r.dataset.day, emotion: r.dataset.emotion, count: r.dataset.count}))")}
+
+
+def _table(page: Page) -> dict[tuple[str, str], int]:
+    cells = page.eval_on_selector_all(
+        "#week-table tbody td[data-emotion]",
+        "tds => tds.map(td => ({day: td.parentElement.dataset.day, emotion: td.dataset.emotion, n: td.textContent}))")
+    return {(c["day"], c["emotion"]): int(c["n"]) for c in cells if int(c["n"])}
+
+
+def test_the_journal_shows_a_week_by_day_and_deleting_removes_it_everywhere(
+        ui: Page, mode: Mode, stack: Stack, check_a11y) -> None:
+    page = ui
+    open_app(page)
+    ids = []
+    for _ in range(3):
+        upload(page, photos.jpeg_bytes(photos.face_photo()))
+        wait_for_result(page)
+        ids.append(page.locator("#history-list li").first.get_attribute("data-analysis-id"))
+        page.get_by_role("button", name="Analyse another photo").click()
+    # The newest reading is corrected: the journal counts it as the said emotion.
+    read = page.request.get(f"/api/analyses/{ids[2]}").json()["primary_emotion"]
+    said = _other(read)
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert page.request.put(f"/api/analyses/{ids[2]}/correction", data={"emotion": said},
+                            headers={"X-CSRFToken": csrf}).ok
+    _backdate(stack, ids[0], 5)
+    _backdate(stack, ids[1], 2)
+    page.reload()
+    expect(page.locator("#history-list li")).to_have_count(3)
+    zone = ZoneInfo(page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
+    entries = {e["id"]: e for e in page.request.get("/api/history").json()["analyses"]}
+    expected: dict[tuple[str, str], int] = {}
+    for analysis_id, entry in entries.items():
+        day = dt.datetime.fromisoformat(entry["created_at"]).astimezone(zone).date().isoformat()
+        mood = entry["said_emotion"] or entry["primary_emotion"]
+        expected[(day, mood)] = expected.get((day, mood), 0) + 1
+    assert entries[ids[2]]["said_emotion"] == said
+    # Three days, newest first, each under its date; the chart and its table say the same.
+    expect(page.locator("#history-list .journal-day")).to_have_count(3)
+    expect(page.locator("#history-list .journal-date").first).to_have_text("Today")
+    expect(page.locator("#history-list .journal-day").first.locator(".history-summary")).to_have_text(
+        f"You said {said} (we read {read})")
+    expect(page.locator("#journal-week")).to_be_visible()
+    assert _chart(page) == _table(page) == expected
+    expect(page.locator("#week-table tbody tr")).to_have_count(7)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "sideways scroll"
+    page.get_by_text("How long is this kept, and how do I delete it?").click()
+    expect(page.locator("#journal-kept")).to_contain_text("31 days after your last visit")
+    check_a11y(page, f"mood journal ({mode.name})")
+    if mode.name == "desktop-light":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#history").screenshot(path=str(SCREENSHOTS / "journal.png"))
+    # Deleting an entry takes it out of the days, the chart and the table at once (undo stays
+    # possible), and for good once the undo window has passed.
+    gone = entries[ids[1]]
+    day = dt.datetime.fromisoformat(gone["created_at"]).astimezone(zone).date().isoformat()
+    page.locator(f'#history-list li[data-analysis-id="{ids[1]}"]').get_by_role("button", name="Delete").click()
+    expected.pop((day, gone["primary_emotion"]))
+    expect(page.locator("#history-list .journal-day")).to_have_count(2)
+    assert _chart(page) == _table(page) == expected
+    check_a11y(page, f"journal entry deleted, undo offered ({mode.name})")
+    expect(page.locator("#history-status")).to_have_text("Result deleted for good.", timeout=15_000)
+    assert page.request.get(f"/api/analyses/{ids[1]}").status == 404
+    assert _chart(page) == _table(page) == expected

@@ -83,10 +83,12 @@ def test_a_vote_on_a_picked_faces_music_counts_for_that_face(model_app: Flask) -
 
     analysis_id = finished_with(model_app, four_faces())
     client = model_app.test_client()
-    playlist = fetch(model_app, analysis_id)["recommendations"]["playlists"][0]["spotify_id"]
+    # The cards shown for face 0: its own emotion's music, under that emotion's strategy.
+    shown = client.get(f"/api/analyses/{analysis_id}/recommendations?face=0", headers=HEADERS).get_json()
+    playlist = shown["playlists"][0]["spotify_id"]
     headers = {**HEADERS, "X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
     response = client.post(f"/api/analyses/{analysis_id}/feedback", headers=headers,
-                           json={"playlist_id": playlist, "vote": "up", "face": 0})
+                           json={"playlist_id": playlist, "vote": "up", "face": 0, "strategy": shown["strategy"]})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["emotion"] == "Sad"
     with model_app.app_context():

@@ -35,8 +35,9 @@ def test_a_vote_can_be_withdrawn_and_leaves_liked_by(model_app: Flask, face_jpeg
     # Withdrawing again is harmless and says nothing was there; a malformed body is a clear 400.
     again = owner.delete(f"{url}/feedback", json={"playlist_id": playlist}, headers=headers)
     assert again.status_code == 200 and again.get_json()["withdrawn"] is False
-    bad = owner.delete(f"{url}/feedback", json={"vote": "up"}, headers=headers)
-    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_feedback"
+    for body in ({"vote": "up"}, {"playlist_id": playlist, "strategy": {"a": 1}}):
+        bad = owner.delete(f"{url}/feedback", json=body, headers=headers)
+        assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_feedback"
     # A vote can be cast again after being withdrawn.
     assert owner.post(f"{url}/feedback", json={"playlist_id": playlist, "vote": "down"}, headers=headers).status_code == 201
 
@@ -102,6 +103,12 @@ def test_a_correction_rechooses_the_music_and_counts_once(model_app: Flask, face
 
         assert {c.name for c in FieldCorrection.__table__.columns} == {
             "model_name", "model_version", "read_emotion", "said_emotion", "count"}
+    # No photo bytes anywhere the app writes (its database, its broker), corrections included.
+    from pathlib import Path
+
+    chunk = face_jpeg[len(face_jpeg) // 2:len(face_jpeg) // 2 + 64]
+    written = [path for path in Path(model_app.instance_path).rglob("*") if path.is_file()]
+    assert written and not [path for path in written if chunk in path.read_bytes()]
     report = model_app.test_cli_runner().invoke(args=["field-report"])
     assert report.exit_code == 0, report.output
     assert "self-selected sample" in report.output
@@ -113,7 +120,8 @@ def test_corrections_refuse_bad_input_and_other_sessions(model_app: Flask, face_
     url = done_analysis(model_app, client, face_jpeg)
     headers = csrf(client)
     for body, code in (({"emotion": "Loud"}, "unknown_emotion"), ({"emotion": 3}, "invalid_correction"),
-                       ({}, "invalid_correction"), ({"emotion": "Sad", "strategy": "loud"}, "unknown_strategy")):
+                       ({}, "invalid_correction"), ({"emotion": "Sad", "strategy": "loud"}, "unknown_strategy"),
+                       ({"emotion": "Sad", "strategy": ["calm"]}, "invalid_correction")):
         answer = client.put(f"{url}/correction", json=body, headers=headers)
         assert answer.status_code == 400 and answer.get_json()["error"]["code"] == code, (body, answer.get_json())
     stranger = model_app.test_client()

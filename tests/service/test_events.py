@@ -29,7 +29,7 @@ def test_a_finished_analysis_streams_its_result_once_and_ends(model_app: Flask, 
     assert run_task(model_app, analysis_id, face_jpeg) == "done"
     response = model_app.test_client().get(f"/api/analyses/{analysis_id}/events", headers=AUTH)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
-    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Cache-Control"] == "no-store"  # never kept by a cache: personal data
     text = response.get_data(as_text=True)
     assert text.startswith("retry: ")
     (name, body), = list(events(iter([text.encode()])))

@@ -1,7 +1,8 @@
-// This session's history: results only. A single delete waits a few seconds, with Undo, before
+// This session's history as a mood journal (journal.js draws the days and the week): results only. A single delete waits a few seconds, with Undo, before
 // it is sent; deleting everything asks first.
 
 import { api, request } from "./api.js";
+import { byDay, renderWeek } from "./journal.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,10 +20,11 @@ function describe(entry) {
   return label ? `${entry.primary_emotion} (${label})` : entry.primary_emotion;
 }
 
+// The time of day: the journal's day heading gives the date.
 function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
 export class History {
@@ -56,6 +58,7 @@ export class History {
     }
   }
 
+  // The journal: the week's chart, then each day's readings under its date.
   render() {
     const pendingId = this.pending && this.pending.id;
     const entries = this.entries.filter((entry) => entry.id !== pendingId);
@@ -63,39 +66,54 @@ export class History {
     list.replaceChildren();
     $("history-empty").hidden = entries.length > 0;
     $("history-clear").hidden = entries.length === 0;
-    for (const entry of entries) {
-      const item = document.createElement("li");
-      item.className = "history-item";
-      item.dataset.analysisId = entry.id;
-      const text = document.createElement("span");
-      const summary = document.createElement("span");
-      summary.className = "history-summary";
-      summary.textContent = describe(entry);
-      const time = document.createElement("span");
-      time.className = "history-when";
-      time.textContent = when(entry.created_at);
-      text.append(summary, time);
-      const actions = document.createElement("span");
-      actions.className = "button-row";
-      if (entry.status === "done") {
-        const view = document.createElement("button");
-        view.type = "button";
-        view.className = "button";
-        view.textContent = "View";
-        view.setAttribute("aria-label", `View result: ${describe(entry)}, ${time.textContent}`);
-        view.addEventListener("click", () => this.onView(entry.id));
-        actions.append(view);
-      }
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "button danger";
-      remove.textContent = "Delete";
-      remove.setAttribute("aria-label", `Delete result: ${describe(entry)}, ${time.textContent}`);
-      remove.addEventListener("click", () => this.remove(entry.id));
-      actions.append(remove);
-      item.append(text, actions);
-      list.append(item);
+    renderWeek(entries, JSON.parse($("bars").dataset.emotions));
+    for (const day of byDay(entries)) {
+      const group = document.createElement("section");
+      group.className = "journal-day";
+      group.setAttribute("aria-label", day.label);
+      const heading = document.createElement("h3");
+      heading.className = "journal-date";
+      heading.textContent = day.label;
+      const items = document.createElement("ul");
+      items.className = "journal-entries";
+      for (const entry of day.entries) items.append(this.item(entry));
+      group.append(heading, items);
+      list.append(group);
     }
+  }
+
+  item(entry) {
+    const item = document.createElement("li");
+    item.className = "history-item";
+    item.dataset.analysisId = entry.id;
+    const text = document.createElement("span");
+    const summary = document.createElement("span");
+    summary.className = "history-summary";
+    summary.textContent = describe(entry);
+    const time = document.createElement("span");
+    time.className = "history-when";
+    time.textContent = when(entry.created_at);
+    text.append(summary, time);
+    const actions = document.createElement("span");
+    actions.className = "button-row";
+    if (entry.status === "done") {
+      const view = document.createElement("button");
+      view.type = "button";
+      view.className = "button";
+      view.textContent = "View";
+      view.setAttribute("aria-label", `View result: ${describe(entry)}, ${time.textContent}`);
+      view.addEventListener("click", () => this.onView(entry.id));
+      actions.append(view);
+    }
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "button danger";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete result: ${describe(entry)}, ${time.textContent}`);
+    remove.addEventListener("click", () => this.remove(entry.id));
+    actions.append(remove);
+    item.append(text, actions);
+    return item;
   }
 
   // Hides the entry at once and offers Undo; the delete is sent when the window closes.
@@ -119,7 +137,7 @@ export class History {
     $("undo-bar").hidden = true;
     this.render();
     $("history-status").textContent = "Result restored.";
-    const item = [...$("history-list").children].find((li) => li.dataset.analysisId === id);
+    const item = [...$("history-list").querySelectorAll("li")].find((li) => li.dataset.analysisId === id);
     const button = item && item.querySelector("button");
     if (button) button.focus();
   }
