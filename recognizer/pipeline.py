@@ -16,7 +16,10 @@ from typing import Final
 import numpy as np
 
 from recognizer.emotions import EMOTIONS
-from recognizer.faces import FRAME_BOX_WIDTH, GROUP_SPAN, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
+from recognizer.crops import FRAME_BOX_WIDTH, crop_angle, crop_square
+from recognizer.detector import YuNet, face_detector
+from recognizer.face_gate import face_quality
+from recognizer.faces import GROUP_SPAN, MIN_FACE_SIZE, detect_faces
 from recognizer.group import GroupReading, group_reading
 from recognizer.images import WORK_SIDE, decode_image
 from recognizer.recipe import ServingRecipe, model_version, read_metadata
@@ -86,8 +89,10 @@ class Recognizer:
 
     def __init__(self, classifier: Classifier, model_name: str, model_version: str,
                  recipe: ServingRecipe | None = None, min_face: int = MIN_FACE_SIZE,
-                 group_span: float | None = GROUP_SPAN) -> None:
+                 group_span: float | None = GROUP_SPAN, detector: YuNet | None = None) -> None:
         self.classifier = classifier
+        # The face detector (one per process and thread count; one thread unless given).
+        self.detector = detector or face_detector()
         # The smallest face read (its FER2013 frame, photo pixels). Detection cost grows as the
         # square of 1/min_face: 48 reaches every face the model can read; 96 costs about 1/4.
         self.min_face = max(MIN_FACE_SIZE, min_face)
@@ -102,7 +107,7 @@ class Recognizer:
                   group_span: float | None = GROUP_SPAN) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
-        Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
+        The face detector runs on ``num_threads`` threads too. Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
         averaging, class prior, temperature, from its metadata), the one ``flask evaluate-model``
         uses, so served readings match the reported figures.
         """
@@ -110,7 +115,7 @@ class Recognizer:
         classifier = load_classifier(path, num_threads)
         return cls(classifier, model_name=path.stem, model_version=model_version(path),
                    recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face,
-                   group_span=group_span)
+                   group_span=group_span, detector=face_detector(num_threads))
 
     def analyse(self, data: bytes, original_size: tuple[int, int] | None = None) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -128,13 +133,14 @@ class Recognizer:
         # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
         # are decoded at 4096 px), so the 48 px floor is judged in them: a face
         # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
-        for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span):
+        for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span,
+                                 detector=self.detector):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             frame = face.box.w / FRAME_BOX_WIDTH
             if frame < self.min_face * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
-            elif problem := face_quality(decoded.pixels, face):
+            elif problem := face_quality(decoded.pixels, face, self.detector):
                 ignored.append(IgnoredFace(box, problem))
             elif len(kept) >= MAX_FACES:
                 left_out += 1

@@ -60,10 +60,10 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
     large = recognizer.analyse(encode(one_face_photo((1280, 960), side=512), quality=95))
     _check_face_result(large, 1)
     assert large.image_size == (1280, 960)
-    # Within 5% of the face: each box comes from the pyramid pass that was surest of the face (here
-    # the 320 px pass for the large photo, the full-size pass for the small one).
+    # Within 7% of the face: the two are detected at different sizes, where the network's box moves
+    # by up to ~7% of the face.
     for a, b in zip(large.faces[0].box, small.faces[0].box):
-        assert abs(a - 2 * b) <= 0.05 * large.faces[0].box[3]
+        assert abs(a - 2 * b) <= 0.07 * large.faces[0].box[3]
 
 
 def test_a_reduced_copy_gives_boxes_in_the_originals_coordinates(recognizer: Recognizer) -> None:
@@ -72,8 +72,10 @@ def test_a_reduced_copy_gives_boxes_in_the_originals_coordinates(recognizer: Rec
     direct = recognizer.analyse(original)
     via_upload = recognizer.analyse(copy, check_upload(original).original_size)
     assert via_upload.image_size == direct.image_size == (2000, 1500)
+    # The two are detected at different scales, where the network's box moves by up to ~7% of the
+    # face (measured 0.2x-0.6x on this photo); a coordinate mix-up would be off by hundreds.
     for a, b in zip(via_upload.faces[0].box, direct.faces[0].box):
-        assert abs(a - b) <= 12
+        assert abs(a - b) <= 0.07 * 800
 
 
 def test_same_face_same_result_whatever_the_photo_size(recognizer: Recognizer) -> None:
