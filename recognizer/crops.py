@@ -81,6 +81,12 @@ def overlap(a: Box, b: Box) -> float:
     return (w * h) / max(1, min(a.area, b.area))
 
 
+def same_face(a: Box, b: Box) -> bool:
+    """Whether two boxes are one face found twice: mostly overlapping and of similar width (a small
+    face inside a large unsure box, such as a textured background read as a face, is its own)."""
+    return overlap(a, b) >= 0.5 and min(a.w, b.w) >= 0.5 * max(a.w, b.w)
+
+
 def eye_angle(face: DetectedFace) -> float:
     """The tilt (degrees, counter-clockwise) that levels the eye line; 0 without landmarks."""
     if len(face.landmarks) < 2:

@@ -25,6 +25,9 @@ from recognizer.images import WORK_SIDE, decode_image
 from recognizer.recipe import ServingRecipe, model_version, read_metadata
 from recognizer.runtime import Classifier, load_classifier
 
+# JPEGs are decoded for detection at down to this share of their resolution (Pillow's draft: 1/2),
+# where a 48 px face is 24 px and the detection pass runs on the decoded pixels as they are. TODO measured
+DECODE_DETAIL: Final = 0.5
 # Up to this many faces are classified (largest first); the result counts the others left out.
 MAX_FACES: Final = 16
 # A detector box a little under the 48 px frame still holds about 48 px of face: the box-to-frame
@@ -124,21 +127,23 @@ class Recognizer:
         height) when ``data`` is a resized copy of a larger original, as a normalised upload is.
         """
         started = time.perf_counter()
-        decoded = decode_image(data, work_side=WORK_SIDE)
+        decoded = decode_image(data, work_side=WORK_SIDE, detail=DECODE_DETAIL)
         decoded_at = time.perf_counter()
 
         width, height = original_size or decoded.original_size
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
-        # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
-        # are decoded at 4096 px), so the 48 px floor is judged in them: a face
-        # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
-        for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span,
+        # A full decode's pixels are the upload's own (photos up to 4096 px keep every pixel; larger
+        # ones are decoded at 4096 px), so the 48 px floor is judged in them: a face whose FER2013
+        # frame is narrower holds less detail than the faces the model learnt from. A JPEG may be
+        # decoded reduced (``decoded.detail``) for detection; sizes are judged at full detail.
+        min_face = self.min_face * decoded.detail
+        for face in detect_faces(decoded.pixels, min_face=min_face, group_span=self.group_span,
                                  detector=self.detector):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             frame = face.box.w / FRAME_BOX_WIDTH
-            if frame < self.min_face * SIZE_TOLERANCE:
+            if frame < min_face * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
             elif problem := face_quality(decoded.pixels, face, self.detector):
                 ignored.append(IgnoredFace(box, problem))
@@ -150,7 +155,13 @@ class Recognizer:
 
         faces: list[FaceResult] = []
         if kept:
-            crops = [crop_square(decoded.pixels, face.box, crop_angle(face)) for _, face in kept]
+            pixels, factor = decoded.pixels, 1.0
+            if decoded.detail < 1 and min(face.box.w for _, face in kept) / FRAME_BOX_WIDTH < self.min_face:
+                # A face under 48 px in the reduced pixels is cut from a full decode, so every crop
+                # holds the upload's own pixels down to the floor.
+                pixels = decode_image(data, work_side=WORK_SIDE).pixels
+                factor = pixels.shape[1] / decoded.pixels.shape[1]
+            crops = [crop_square(pixels, face.scaled(factor).box, crop_angle(face)) for _, face in kept]
             probabilities = self.classify(crops)
             faces = [_face_result(box, probs) for (box, _), probs in zip(kept, probabilities)]
         finished = time.perf_counter()

@@ -195,7 +195,7 @@ def test_group_span_skips_faces_far_smaller_than_the_largest_unless_exhaustive()
 
 
 def test_no_pass_runs_twice_at_one_scale() -> None:
-    """Where a coarse pass found a face, the fine pass runs only as fine as the group span needs,
+    """With a group span, where a coarse pass found a face the fine pass runs only as fine as the span needs,
     and not at all when the coarse pass already reached that (a photo filled by one face)."""
     sizes: list[tuple[int, int]] = []
 
@@ -206,7 +206,7 @@ def test_no_pass_runs_twice_at_one_scale() -> None:
 
     detector = Counting()
     image = _rgb(photo([(fer_face(3), (800, 300), 1800)], size=(4000, 3000)))
-    found = detect_faces(image, rotations=(), detector=detector)
+    found = detect_faces(image, rotations=(), group_span=3.0, detector=detector)
     assert len(found) == 1 and found[0].box.w > 1000
     passes = [size for size in sizes if max(size) > 200]  # closer looks are 128 px
     assert len(passes) == 1, passes
