@@ -153,9 +153,26 @@ def no_face_images() -> Iterator[tuple[str, bytes]]:
     # Animal faces close up, as a pet photo would be: the cats' heads upscaled.
     yield "chelsea_head", _jpeg(Image.fromarray(data.chelsea()[20:220, 120:340]).resize((640, 582)))
     yield "cat_head", _jpeg(Image.fromarray(data.cat()[0:250, 80:380]).resize((768, 640)))
+    yield "animal_collage", _jpeg(animal_collage())
     rng = np.random.default_rng(7)
     for i in range(10):
         yield f"texture_{i}", _jpeg(_texture(rng, i))
+
+
+def animal_collage(person: bool = False) -> Image.Image:
+    """A 1600x1200 collage of the package sample animals (the two cats whole and their heads close
+    up, the horse), as a pet album page would be; with ``person``, the astronaut's portrait too."""
+    from skimage import data
+
+    tiles = [data.chelsea(), data.cat(), data.chelsea()[20:220, 120:340], data.cat()[0:250, 80:380],
+             data.horse(), data.astronaut()[0:260, 120:330] if person else data.chelsea()[::-1]]
+    canvas = Image.new("RGB", (1600, 1200), (235, 230, 220))
+    for i, tile in enumerate(tiles):
+        picture = Image.fromarray(_to_uint8(tile)).convert("RGB")
+        picture.thumbnail((500, 560))
+        left, top = 20 + (i % 3) * 530, 20 + (i // 3) * 590
+        canvas.paste(picture, (left, top))
+    return canvas
 
 
 def _texture(rng: np.random.Generator, kind: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Runs the detector on FER2013 test faces upscaled and pasted on a plain background (as a photo of a
 face would look) and prints the detector's box relative to the FER2013 image: the numbers behind
-``recognizer.faces`` FRAME_* constants. Usage: ``python -m benchmarks.face_framing [--per-class N]``.
+``recognizer.crops`` FRAME_* constants. Usage: ``python -m benchmarks.face_framing [--per-class N]``.
 """
 
 import argparse

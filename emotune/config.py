@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_MODELS_DIR", MODELS_DIR, doc="where models are looked for"),
     Setting("EMOTUNE_LITERT_THREADS", 1, int, "CPU threads LiteRT uses per worker process"),
     Setting("EMOTUNE_MIN_FACE_PX", 48, int, "smallest face read, in the photo's pixels (>= 48; larger is faster)"),
-    Setting("EMOTUNE_FACE_GROUP_SPAN", 3.0, float, "faces under 1/this of the largest found are not looked for; 0: all"),
+    Setting("EMOTUNE_FACE_GROUP_SPAN", 0.0, float, "faces under 1/this of the largest found are not looked for; 0: all"),
     Setting("EMOTUNE_QUEUE", "emotune", doc="Celery queue name for analyses"),
     Setting("EMOTUNE_TASK_SOFT_LIMIT_S", 30, int, "soft time limit of one analysis task"),
     Setting("EMOTUNE_TASK_HARD_LIMIT_S", 45, int, "hard time limit of one analysis task"),

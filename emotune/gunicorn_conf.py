@@ -8,9 +8,10 @@ psycopg 3 (3.1.14 and later) and redis-py cooperate with it.
 
 Slow and stalled clients: each worker takes up to ``worker_connections`` at once, far more than
 honest traffic needs, so a thousand stalled uploads still leave room for /healthz and real users;
-a stalled body is given up after emotune.http.BODY_IDLE_S of silence (408) and its connection
-closed, and a quiet keep-alive connection after ``keepalive`` seconds. A front proxy should still
-buffer request bodies (nginx does by default) so that slow clients never reach gunicorn at all.
+``emotune.slow_bodies`` gives a stalled body up after 10 s of silence (408) and caps the request
+bodies a worker holds (256 MB; beyond it, 503 with Retry-After), and a quiet keep-alive connection
+is closed after ``keepalive`` seconds. A front proxy should still buffer request bodies (nginx does
+by default) so that slow clients never reach gunicorn at all.
 """
 
 import resource

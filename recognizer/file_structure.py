@@ -108,6 +108,8 @@ def _webp(image: Image.Image | None, data: bytes) -> bool | None:
 
 
 def _gif(image: Image.Image | None, data: bytes) -> bool | None:
+    if len(data) < 13:  # shorter than the header and the logical screen descriptor
+        return False
     position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
     for _ in range(MAX_STEPS):
         if position >= len(data):

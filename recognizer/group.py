@@ -16,8 +16,8 @@ from recognizer.emotions import EMOTIONS
 
 # Frame side (photo pixels) at which a face counts fully; smaller faces count in proportion.
 FULL_WEIGHT_SIDE: Final = 96
-# Box width to FER2013 frame side (recognizer.faces.FRAME_BOX_WIDTH, repeated to keep this pure).
-_FRAME_BOX_WIDTH: Final = 0.82
+# Box width to FER2013 frame side (recognizer.crops.FRAME_BOX_WIDTH, repeated to keep this pure).
+_FRAME_BOX_WIDTH: Final = 0.775
 # "3 of 4 faces look ..." needs an adjective per class.
 LOOK: Final[dict[str, str]] = {
     "Angry": "angry", "Disgust": "disgusted", "Fear": "fearful", "Happy": "happy",

@@ -6,7 +6,6 @@ EXIF orientation and converted to 8-bit RGB whatever it started as (gray, CMYK, 
 thrown away are never decoded.
 """
 
-import ctypes
 import io
 import warnings
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from recognizer.errors import ImageRejected
 from recognizer.file_structure import cut_short, is_complete, png_exif
+from recognizer.memory import release_memory
 
 # Formats a phone, camera or browser produces. Anything else Pillow can parse (EPS, PSD, ICO, ...)
 # is refused: those are not selfies and some of their decoders are a needless attack surface.
@@ -67,6 +67,7 @@ class DecodedImage:
 
     pixels: np.ndarray  # (h, w, 3) uint8 RGB, possibly smaller than the original
     upright_size: tuple[int, int]  # (width, height) of the upright original image
+    detail: float = 1.0  # long side over that of a full decode at the same work side (draft: < 1)
 
     @property
     def scale(self) -> float:
@@ -127,15 +128,18 @@ def open_image(data: bytes) -> Image.Image:
     return image
 
 
-def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None = None) -> DecodedImage:
+def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None = None,
+                 detail: float = 1.0) -> DecodedImage:
     """Decode ``data`` upright as RGB pixels whose long side is at most ``work_side``.
 
     JPEGs larger than needed are decoded at 1/2, 1/4 or 1/8 scale (``draft``) while the long side
-    stays at least ``min_side`` (default ``work_side``); any further reduction is a resize.
+    stays at least ``min_side`` (default ``work_side``) and at least ``detail`` times the long side
+    a full decode (capped at ``work_side``) would have; any further reduction is a resize.
     """
     image = open_image(data)
     upright_size = _upright_size(image)
-    floor = min(min_side or work_side, work_side)
+    full_side = min(max(image.size), work_side)
+    floor = min(min_side or work_side, work_side, max(1, int(full_side * detail + 0.999)))
     pixels = image.size[0] * image.size[1]
     if pixels > HALF_SIDE_PIXELS:
         # As _reduce does for other formats; and a progressive JPEG decoded whole would hold every
@@ -176,7 +180,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, min_side: int | None =
     del rgb  # freed before the trim below, or its pixels may stay with the process
     if loaded_pixels >= TRIM_AFTER_PIXELS:
         release_memory()
-    return DecodedImage(pixels=pixels, upright_size=upright_size)
+    return DecodedImage(pixels=pixels, upright_size=upright_size, detail=max(pixels.shape[:2]) / full_side)
 
 
 def _reduce(image: Image.Image, work_side: int) -> Image.Image:
@@ -217,28 +221,6 @@ def _reduce(image: Image.Image, work_side: int) -> Image.Image:
         if exif:
             out.info["exif"] = exif.tobytes()
     return out
-
-
-def release_memory() -> bool:
-    """Hand memory freed by a large decode back to the system (glibc's ``malloc_trim``).
-
-    glibc keeps freed heap memory for reuse, so without this a process that decoded one large
-    image stays that large; returns False where there is no glibc (nothing to do there).
-    """
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL("libc.so.6")
-            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _libc = False
-    if not _libc:
-        return False
-    _libc.malloc_trim(0)
-    return True
-
-
-_libc: ctypes.CDLL | None | bool = None
 
 
 @dataclass(frozen=True)

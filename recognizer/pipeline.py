@@ -17,13 +17,19 @@ import numpy as np
 
 from recognizer.advice import FACE_TOO_SMALL_MESSAGE, NO_FACE_MESSAGE, NO_FACE_TIPS, TOO_SMALL_REASON
 from recognizer.emotions import EMOTIONS
-from recognizer.faces import FRAME_BOX_WIDTH, GROUP_SPAN, MIN_FACE_SIZE, crop_angle, crop_square, detect_faces, face_quality
+from recognizer.crops import FRAME_BOX_WIDTH, crop_angle, crop_square
+from recognizer.detector import YuNet, face_detector
+from recognizer.face_gate import face_quality
+from recognizer.faces import GROUP_SPAN, MIN_FACE_SIZE, detect_faces
 from recognizer.group import GroupReading, group_reading
 from recognizer.images import WORK_SIDE, decode_image
 from recognizer.metadata import read_metadata
 from recognizer.recipe import ServingRecipe, model_version
 from recognizer.runtime import Classifier, load_classifier
 
+# JPEGs are decoded for detection at down to this share of their resolution (Pillow's draft: 1/2),
+# where a 48 px face is 24 px and the detection pass runs on the decoded pixels as they are. TODO measured
+DECODE_DETAIL: Final = 0.5
 # Up to this many faces are classified (largest first); the result counts the others left out.
 MAX_FACES: Final = 16
 # A detector box a little under the 48 px frame still holds about 48 px of face: the box-to-frame
@@ -77,8 +83,10 @@ class Recognizer:
 
     def __init__(self, classifier: Classifier, model_name: str, model_version: str,
                  recipe: ServingRecipe | None = None, min_face: int = MIN_FACE_SIZE,
-                 group_span: float | None = GROUP_SPAN) -> None:
+                 group_span: float | None = GROUP_SPAN, detector: YuNet | None = None) -> None:
         self.classifier = classifier
+        # The face detector (one per process and thread count; one thread unless given).
+        self.detector = detector or face_detector()
         # The smallest face read (its FER2013 frame, photo pixels). Detection cost grows as the
         # square of 1/min_face: 48 reaches every face the model can read; 96 costs about 1/4.
         self.min_face = max(MIN_FACE_SIZE, min_face)
@@ -93,7 +101,7 @@ class Recognizer:
                   group_span: float | None = GROUP_SPAN) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
-        Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
+        The face detector runs on ``num_threads`` threads too. Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
         averaging, class prior, temperature, from its metadata), the one ``flask evaluate-model``
         uses, so served readings match the reported figures.
         """
@@ -101,7 +109,7 @@ class Recognizer:
         classifier = load_classifier(path, num_threads)
         return cls(classifier, model_name=path.stem, model_version=model_version(path),
                    recipe=ServingRecipe.from_metadata(read_metadata(path)), min_face=min_face,
-                   group_span=group_span)
+                   group_span=group_span, detector=face_detector(num_threads))
 
     def analyse(self, data: bytes) -> RecognitionResult:
         """Find and classify every face in an image; raises ImageRejected for unusable images.
@@ -109,22 +117,25 @@ class Recognizer:
         Boxes are in the coordinates of ``data``'s upright image.
         """
         started = time.perf_counter()
-        decoded = decode_image(data, work_side=WORK_SIDE)
+        decoded = decode_image(data, work_side=WORK_SIDE, detail=DECODE_DETAIL)
         decoded_at = time.perf_counter()
 
         width, height = decoded.upright_size
         scale = decoded.scale_to(width)  # decoded pixels -> the uploaded photo's pixels
         kept, ignored, left_out = [], [], 0
-        # The decoded pixels are the upload's own (photos up to 4096 px keep every pixel; larger ones
-        # are decoded at 4096 px), so the 48 px floor is judged in them: a face
-        # whose FER2013 frame is narrower holds less detail than the faces the model learnt from.
-        for face in detect_faces(decoded.pixels, min_face=self.min_face, group_span=self.group_span):
+        # A full decode's pixels are the upload's own (photos up to 4096 px keep every pixel; larger
+        # ones are decoded at 4096 px), so the 48 px floor is judged in them: a face whose FER2013
+        # frame is narrower holds less detail than the faces the model learnt from. A JPEG may be
+        # decoded reduced (``decoded.detail``) for detection; sizes are judged at full detail.
+        min_face = self.min_face * decoded.detail
+        for face in detect_faces(decoded.pixels, min_face=min_face, group_span=self.group_span,
+                                 detector=self.detector):
             shown = face.box.scaled(scale).clipped(width, height)
             box = (shown.x, shown.y, shown.w, shown.h)
             frame = face.box.w / FRAME_BOX_WIDTH
-            if frame < self.min_face * SIZE_TOLERANCE:
+            if frame < min_face * SIZE_TOLERANCE:
                 ignored.append(IgnoredFace(box, TOO_SMALL_REASON))
-            elif problem := face_quality(decoded.pixels, face):
+            elif problem := face_quality(decoded.pixels, face, self.detector):
                 ignored.append(IgnoredFace(box, problem))
             elif len(kept) >= MAX_FACES:
                 left_out += 1
@@ -134,7 +145,13 @@ class Recognizer:
 
         faces: list[FaceResult] = []
         if kept:
-            crops = [crop_square(decoded.pixels, face.box, crop_angle(face)) for _, face in kept]
+            pixels, factor = decoded.pixels, 1.0
+            if decoded.detail < 1 and min(face.box.w for _, face in kept) / FRAME_BOX_WIDTH < self.min_face:
+                # A face under 48 px in the reduced pixels is cut from a full decode, so every crop
+                # holds the upload's own pixels down to the floor.
+                pixels = decode_image(data, work_side=WORK_SIDE).pixels
+                factor = pixels.shape[1] / decoded.pixels.shape[1]
+            crops = [crop_square(pixels, face.scaled(factor).box, crop_angle(face)) for _, face in kept]
             probabilities = self.classify(crops)
             faces = [_face_result(box, probs) for (box, _), probs in zip(kept, probabilities)]
         finished = time.perf_counter()

@@ -3,8 +3,8 @@
 Analyses are counted as their transactions commit (``emotune.metrics_analyses``, installed by the
 app factory), catalogue refreshes by their task's signals (``emotune.metrics_tasks``, connected by
 the worker's entry point). With EMOTUNE_WORKER_METRICS_PORT set, the worker's main process serves
-``GET /metrics`` on that port: every process of the worker (its
-multiprocess directory, ``worker.metrics_dir``), under the web's access rule
+``GET /metrics`` on that port: every process of the worker (its multiprocess directory,
+``worker.metrics_dir``), under the web's access rule
 (``emotune.health.views.may_see_detail``: loopback clients not relayed by a proxy, holders of
 EMOTUNE_READYZ_TOKEN).
 """
@@ -23,13 +23,14 @@ from emotune.metrics_http import bp as metrics_bp
 
 log = logging.getLogger(__name__)
 
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, *_: Any) -> None:  # scrapes every few seconds would flood the worker's log
         pass
 
 
 def metrics_app(config: dict[str, Any]) -> Flask:
-    """A Flask app with only the /metrics route, under the web's access rule and proxy settings."""
+    """A Flask app with only the /metrics route, under the web's access rule."""
     app = Flask("emotune.worker_metrics")
     app.config.update(EMOTUNE_READYZ_TOKEN=config.get("EMOTUNE_READYZ_TOKEN"))
     app.register_blueprint(metrics_bp)

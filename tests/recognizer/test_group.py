@@ -30,7 +30,7 @@ def test_a_sure_face_outweighs_an_unsure_one_and_size_counts_up_to_96_px() -> No
     assert group is not None and group.emotion == "Sad"
     # Beyond a 96 px frame a face counts no more; smaller faces count in proportion.
     assert face_weight(probs("Sad", 0.9), 400) == face_weight(probs("Sad", 0.9), 200)
-    assert face_weight(probs("Sad", 0.9), 41) == pytest.approx(0.9 * (41 / 0.82) / 96)
+    assert face_weight(probs("Sad", 0.9), 41) == pytest.approx(0.9 * (41 / 0.775) / 96)
 
 
 def test_mixed_faces_say_the_blend_not_zero_agreeing() -> None:

@@ -126,6 +126,24 @@ def test_draft_may_go_below_work_side_down_to_min_side() -> None:
     assert decode_image(png, work_side=512, min_side=320).pixels.shape == (384, 512, 3)  # no draft for PNG
 
 
+def test_detail_decodes_a_jpeg_at_the_largest_draft_scale_that_keeps_it() -> None:
+    data = encode(one_face_photo((1280, 960), side=480), "JPEG", quality=90)
+    full = decode_image(data, work_side=4096)
+    assert full.pixels.shape == (960, 1280, 3) and full.detail == 1.0
+    half = decode_image(data, work_side=4096, detail=0.5)
+    assert half.pixels.shape == (480, 640, 3) and half.detail == 0.5 and half.scale == pytest.approx(2.0)
+    # Half the resolution decoded by the JPEG decoder itself: the same picture, at most JPEG noise apart.
+    reference = np.asarray(Image.fromarray(full.pixels).reduce(2), dtype=int)
+    assert np.abs(half.pixels.astype(int) - reference).mean() < 3
+    # 0.6 of the resolution: 1/2 would be too little, so the JPEG is decoded whole.
+    assert decode_image(data, work_side=4096, detail=0.6).detail == 1.0
+    # Beyond the work side, detail is a share of the work side's pixels: a 4096-px cap decodes a
+    # 1280-px photo at 1/4 for detail 0.25, 320 px long.
+    assert decode_image(data, work_side=4096, detail=0.25).pixels.shape == (240, 320, 3)
+    png = encode(one_face_photo((1280, 960), side=480), "PNG")
+    assert decode_image(png, work_side=4096, detail=0.5).detail == 1.0  # no draft for PNG
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [

@@ -9,7 +9,7 @@ from PIL import Image
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ImageRejected
-from recognizer.images import check_upload
+from recognizer.images import check_upload, decode_image
 from recognizer.pipeline import MAX_FACES, NO_FACE_TIPS, Recognizer, RecognitionResult
 from recognizer.prior import PriorCorrection
 from recognizer.recipe import model_version
@@ -60,10 +60,10 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
     large = recognizer.analyse(encode(one_face_photo((1280, 960), side=512), quality=95))
     _check_face_result(large, 1)
     assert large.image_size == (1280, 960)
-    # Within 5% of the face: each box comes from the pyramid pass that was surest of the face (here
-    # the 320 px pass for the large photo, the full-size pass for the small one).
+    # Within 7% of the face: the two are detected at different sizes, where the network's box moves
+    # by up to ~7% of the face.
     for a, b in zip(large.faces[0].box, small.faces[0].box):
-        assert abs(a - 2 * b) <= 0.05 * large.faces[0].box[3]
+        assert abs(a - 2 * b) <= 0.07 * large.faces[0].box[3]
 
 
 def test_same_face_same_result_whatever_the_photo_size(recognizer: Recognizer) -> None:
@@ -102,8 +102,9 @@ def test_image_kinds(recognizer: Recognizer, kind: str) -> None:
     _check_face_result(result, 1)
     reference = recognizer.analyse(encode(image.convert("L").convert("RGB"), "PNG")).faces[0]
     # Faces are read in gray, so every kind of the same photo should be found in the same place and
-    # read about the same (lossy JPEG/CMYK round trips move the box by a few pixels, hence 0.1).
-    assert all(abs(a - b) <= 8 for a, b in zip(result.faces[0].box, reference.box))
+    # read about the same (lossy JPEG/CMYK round trips, and a JPEG detected on its half-scale
+    # decode, move the box by a few pixels, hence 0.1 and 6% of the face).
+    assert all(abs(a - b) <= 0.06 * 256 for a, b in zip(result.faces[0].box, reference.box))
     assert np.abs(np.subtract(result.faces[0].probabilities, reference.probabilities)).max() < 0.1
 
 
@@ -244,3 +245,34 @@ def test_an_animal_is_not_read_as_a_person(recognizer: Recognizer) -> None:
     result = recognizer.analyse(encode(head))
     assert result.faces == []
     assert all("doesn't look like a person's face" in face.reason for face in result.ignored_faces)
+
+
+def test_animals_in_a_collage_are_not_read_and_a_person_among_them_is(recognizer: Recognizer) -> None:
+    from benchmarks.composites import animal_collage
+
+    assert recognizer.analyse(encode(animal_collage(), quality=90)).faces == []
+    with_person = recognizer.analyse(encode(animal_collage(person=True), quality=90))
+    assert len(with_person.faces) == 1
+    x, y, w, h = with_person.faces[0].box
+    assert 1080 <= x + w / 2 <= 1290 and 610 <= y + h / 2 <= 870  # the astronaut's face, bottom right
+
+
+def test_a_jpeg_is_detected_at_half_scale_and_small_faces_cropped_from_a_full_decode(
+        recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recognizer import pipeline
+
+    decodes: list[tuple[int, ...]] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        decoded = decode_image(*args, **kwargs)  # type: ignore[arg-type]
+        decodes.append(decoded.pixels.shape)
+        return decoded
+
+    monkeypatch.setattr(pipeline, "decode_image", counting)
+    large = recognizer.analyse(encode(one_face_photo((1280, 960), side=400), quality=95))
+    assert len(large.faces) == 1 and decodes == [(480, 640, 3)]  # a 400 px face: half scale is enough
+    decodes.clear()
+    # A 76 px face is 38 px at half scale: found there, cut from the full decode (its own 76 px).
+    small = recognizer.analyse(encode(photo([(fer_face(3), (600, 400), 76)], size=(1280, 960)), quality=95))
+    assert len(small.faces) == 1 and decodes == [(480, 640, 3), (960, 1280, 3)]
+    assert 60 <= small.faces[0].box[2] <= 80

@@ -8,7 +8,8 @@ import pytest
 
 from recognizer.emotions import EMOTIONS
 from recognizer.errors import ModelError
-from recognizer.faces import crop_square, detect_faces
+from recognizer.crops import crop_square
+from recognizer.faces import detect_faces
 from recognizer.preprocess import faces_to_input
 from recognizer.metadata import read_metadata
 from recognizer.runtime import LiteRTClassifier, load_classifier
