@@ -123,7 +123,7 @@ def _passes(rgb: np.ndarray, scales: list[float], min_score: float, group_span: 
         image = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            image = shrink(rgb, size)
             copies.append((image.shape[1] / width, image))
         # The network was trained on OpenCV's BGR order; swapping after the resize copies only the
         # pass's pixels.
@@ -150,6 +150,18 @@ def _passes(rgb: np.ndarray, scales: list[float], min_score: float, group_span: 
             if seen is not None and max(seen.score, face.score) >= min_score:
                 framed.append(replace(seen, score=max(seen.score, face.score)))
     return _suppress(framed)
+
+
+def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` reduced to ``size`` (width, height): averaged by the largest whole factor that stays
+    above it, then bilinear the rest of the way (under 2x). OpenCV's area filter costs 5.3 ms at
+    0.54x of a 1280x960 photo, 0.4 ms at 0.5x; bilinear 0.7 ms."""
+    factor = int(rgb.shape[1] / size[0])
+    if factor >= 2:
+        rgb = cv2.resize(rgb, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    if (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _face(row: np.ndarray, sx: float = 1.0, sy: float = 1.0) -> DetectedFace:
@@ -235,11 +247,10 @@ def _mapped(row: np.ndarray, inverse: np.ndarray, zoom: float, angle: float) -> 
 def _rotated(rgb: np.ndarray, angle: float, min_face: float, min_score: float, detector: YuNet) -> list[DetectedFace]:
     """Faces found in a copy rotated by ``angle`` degrees, mapped back to ``rgb``'s pixels."""
     height, width = rgb.shape[:2]
-    shrink = min(1.0, ROTATED_MAX_SIDE / max(height, width))
+    factor = min(1.0, ROTATED_MAX_SIDE / max(height, width))
     small = rgb
-    if shrink < 1.0:
-        small = cv2.resize(rgb, (max(1, round(width * shrink)), max(1, round(height * shrink))),
-                           interpolation=cv2.INTER_AREA)
+    if factor < 1.0:
+        small = shrink(rgb, (max(1, round(width * factor)), max(1, round(height * factor))))
     sh, sw = small.shape[:2]
     matrix = cv2.getRotationMatrix2D((sw / 2, sh / 2), angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
@@ -249,12 +260,12 @@ def _rotated(rgb: np.ndarray, angle: float, min_face: float, min_score: float, d
     turned = cv2.warpAffine(small, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inverse = cv2.invertAffineTransform(matrix)
     faces = []
-    for face in _passes(turned, detection_scales(out_w, out_h, min_face * shrink), min_score, None, detector):
+    for face in _passes(turned, detection_scales(out_w, out_h, min_face * factor), min_score, None, detector):
         box = face.box
         cx, cy = inverse @ np.array([box.x + box.w / 2, box.y + box.h / 2, 1.0])
-        points = tuple(tuple(float(v) / shrink for v in inverse @ np.array([x, y, 1.0])) for x, y in face.landmarks)
-        w, h = box.w / shrink, box.h / shrink
-        upright = Box(round(cx / shrink - w / 2), round(cy / shrink - h / 2), round(w), round(h))
+        points = tuple(tuple(float(v) / factor for v in inverse @ np.array([x, y, 1.0])) for x, y in face.landmarks)
+        w, h = box.w / factor, box.h / factor
+        upright = Box(round(cx / factor - w / 2), round(cy / factor - h / 2), round(w), round(h))
         faces.append(replace(face, box=upright, landmarks=points, angle=angle))  # type: ignore[arg-type]
     return faces
 
