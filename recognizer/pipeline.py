@@ -107,9 +107,10 @@ class Recognizer:
                   group_span: float | None = GROUP_SPAN) -> "Recognizer":
         """Load, check and warm up the model at ``path`` (.tflite with LiteRT, .h5 with Keras).
 
-        The face detector runs on ``num_threads`` threads too. Faces are classified by the model's :class:`~recognizer.recipe.ServingRecipe` (mirror
-        averaging, class prior, temperature, from its metadata), the one ``flask evaluate-model``
-        uses, so served readings match the reported figures.
+        The face detector runs on ``num_threads`` threads too. Faces are classified by the model's
+        :class:`~recognizer.recipe.ServingRecipe` (mirror averaging, class prior, temperature, from
+        its metadata), the one ``flask evaluate-model`` uses, so served readings match the reported
+        figures.
         """
         path = Path(path)
         classifier = load_classifier(path, num_threads)
