@@ -13,8 +13,8 @@ def _outputs(width: int, height: int) -> dict[str, np.ndarray]:
     outputs = {}
     for stride in (8, 16, 32):
         cells = (width // stride) * (height // stride)
-        for name, width in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10)):
-            outputs[f"{name}_{stride}"] = np.zeros((1, cells, width), np.float32)
+        for name, values in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10)):
+            outputs[f"{name}_{stride}"] = np.zeros((1, cells, values), np.float32)
     return outputs
 
 
