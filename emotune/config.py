@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMOTUNE_INSTANCE_PATH", doc="instance folder; unset: instance/ in the repo"),
     Setting("EMOTUNE_MODEL_PATH", doc="model file to serve; unset: the one EMOTUNE_MODELS_DIR/SERVED names"),
     Setting("EMOTUNE_MODELS_DIR", MODELS_DIR, doc="where models are looked for"),
-    Setting("EMOTUNE_LITERT_THREADS", 1, int, "CPU threads LiteRT uses per worker process"),
+    Setting("EMOTUNE_LITERT_THREADS", 1, int, "CPU threads LiteRT and the face detector use per worker process"),
     Setting("EMOTUNE_MIN_FACE_PX", 48, int, "smallest face read, in the photo's pixels (>= 48; larger is faster)"),
     Setting("EMOTUNE_FACE_GROUP_SPAN", 0.0, float, "faces under 1/this of the largest found are not looked for; 0: all"),
     Setting("EMOTUNE_QUEUE", "emotune", doc="Celery queue name for analyses"),

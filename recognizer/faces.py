@@ -21,7 +21,12 @@ from recognizer.detector import YuNet, face_detector
 # The smallest readable face: a square crop (the FER2013 frame around the face) of 48 px in the
 # uploaded photo's own pixels, the size of the faces the model learnt from.
 MIN_FACE_SIZE: Final = 48
-# The box a ``min_face`` face gets on the fine pass (detector pixels). TODO measured
+# Measured with the detector and quality gate on ``benchmarks.composites`` (40 canvases, 264 faces
+# of 48 px or more on textured backgrounds; 40 tilted by 30 degrees) and ``no_face_images``.
+# The box a ``min_face`` face gets on the fine pass (detector pixels). FER2013 faces pasted on a
+# textured canvas score >= 0.5 at boxes of 26 px 82% of the time, 33 px 88%, 39 px 95%: a 20 px box
+# leaves the smallest faces to the closer looks. On the composites a 16 px box read 87.5% of the
+# faces, 20 px 93.9%, 24 px 92.8% at about 1.5x the CPU of 20 px.
 DETECTOR_MIN_BOX: Final = 20
 # The largest box YuNet finds reliably: FER2013 faces pasted whole on a textured canvas (40 faces a
 # size) were found with score >= 0.3 at boxes of 460 and 575 px 100% of the time, at 740 px 95%.
@@ -29,17 +34,19 @@ DETECTOR_MAX_BOX: Final = 575
 # No pass runs on fewer pixels than this long side (a 320x240 pass costs about 2 ms): a small photo
 # is searched whole, so faces under ``min_face`` are still seen and reported as too small.
 MIN_PASS_SIDE: Final = 320
-# Detections below this score are dropped. TODO measured
+# Detections below this score are dropped: composite faces score p1 0.39, median 0.90, and raising
+# the floor to 0.5 lost 6 of 264 of them (phantoms are the quality gate's to refuse).
 MIN_SCORE: Final = 0.3
-# Fine-pass boxes under this many detector pixels are unsure either way (FER2013 faces at a 20 px
-# box: 88% found at score 0.05, 58% at 0.3); they are kept as candidates from CANDIDATE_SCORE and
-# judged by a closer look. TODO measured
-LOOK_BELOW_BOX: Final = 40
+# Fine-pass boxes under this many detector pixels (2x the smallest) are unsure either way: at a 20 px
+# box FER2013 faces on texture score >= 0.05 88% of the time, >= 0.3 58%. They are candidates from
+# CANDIDATE_SCORE and kept only if a closer look finds them; 0.02 with 32 looks found 2 more of the
+# 264 composite faces for 2 more phantoms and about 20% more CPU.
+LOOK_BELOW_BOX: Final = 2 * DETECTOR_MIN_BOX
 CANDIDATE_SCORE: Final = 0.05
 # At most this many closer looks per photo (surest candidates first): bounds the cost of textures.
 MAX_LOOKS: Final = 24
 # A closer look: the face's box with this much context around it, at this side (detector pixels),
-# so the face's box is LOOK_SIDE / LOOK_CONTEXT (64 px: where YuNet is surest, see above).
+# so the face's box is LOOK_SIDE / LOOK_CONTEXT: 64 px, where YuNet finds 95-100% of these faces.
 LOOK_SIDE: Final = 128
 LOOK_CONTEXT: Final = 2.0
 # With a span, once a coarse pass has found faces the fine pass looks only for faces down to
@@ -47,14 +54,17 @@ LOOK_CONTEXT: Final = 2.0
 # 48-600 px together) a span of 3 lost 17 of 264 faces, and the fine pass it saves is the one pass
 # of most photos anyway.
 GROUP_SPAN: Final[float | None] = None
-# Tilts tried when the upright passes find nothing. TODO measured
+# Tilts tried when the upright passes are unsure: on the 40 faces tilted by 30 degrees the upright
+# pass alone read 37, with the retries 38 to 40 (YuNet finds most tilted faces upright).
 ROTATIONS: Final = (30.0, -30.0)
-# Rotated retries run only when no face scored this much upright (a tilted face found upright
-# scores low, with upright landmarks). TODO measured
+# Rotated retries run only when no face scored this much upright, so a photo with a clear face
+# never pays for them: the upright pass scored a face tilted 45 degrees 0.35 and one tilted 60
+# degrees 0.43 (with upright landmarks), composite faces median 0.90.
 ROTATE_BELOW: Final = 0.5
-# Rotated retries run on copies no larger than this (long side). TODO measured
+# Rotated retries run on copies no larger than this (long side): two ~8 ms passes, so a photo
+# without faces costs about what a selfie does; tilted faces are looked for down to about 4% of
+# the photo's long side (not tuned for recall: the tilted set's faces are 96-400 px).
 ROTATED_MAX_SIDE: Final = 640
-
 
 def detection_scales(width: int, height: int, min_face: float = MIN_FACE_SIZE) -> list[float]:
     """Scales of the passes, coarse to fine, for a ``width`` x ``height`` image.
@@ -99,6 +109,7 @@ def _passes(rgb: np.ndarray, scales: list[float], min_score: float, group_span: 
     height, width = rgb.shape[:2]
     found: list[DetectedFace] = []
     unsure: list[DetectedFace] = []
+    copies: list[tuple[float, np.ndarray]] = []
     for number, scale in enumerate(scales):
         if found and group_span:
             # The scale at which a face 1/group_span the width of the largest found gets the
@@ -112,7 +123,8 @@ def _passes(rgb: np.ndarray, scales: list[float], min_score: float, group_span: 
         image = rgb
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            image = shrink(rgb, size)
+            copies.append((image.shape[1] / width, image))
         # The network was trained on OpenCV's BGR order; swapping after the resize copies only the
         # pass's pixels.
         rows = detector.detect(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), CANDIDATE_SCORE)
@@ -129,15 +141,27 @@ def _passes(rgb: np.ndarray, scales: list[float], min_score: float, group_span: 
     # network's box moves by up to ~9% of a face between scales, and the crop follows the box.
     framed = []
     for face in _suppress(found):
-        seen = look_again(rgb, face, detector, (face.angle,))
+        seen = look_again(rgb, face, detector, (face.angle,), smaller=tuple(copies))
         framed.append(replace(seen, score=max(seen.score, face.score)) if seen is not None else face)
     for face in sorted(unsure, key=lambda f: f.score, reverse=True)[:MAX_LOOKS]:
         if not any(same_face(face.box, other.box) for other in framed):
             # The look frames the face; its score and the pass's are two readings of one face.
-            seen = look_again(rgb, face, detector, (face.angle,), min_score)
+            seen = look_again(rgb, face, detector, (face.angle,), min_score, tuple(copies))
             if seen is not None and max(seen.score, face.score) >= min_score:
                 framed.append(replace(seen, score=max(seen.score, face.score)))
     return _suppress(framed)
+
+
+def shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` reduced to ``size`` (width, height): averaged by the largest whole factor that stays
+    above it, then bilinear the rest of the way (under 2x). OpenCV's area filter costs 5.3 ms at
+    0.54x of a 1280x960 photo, 0.4 ms at 0.5x; bilinear 0.7 ms."""
+    factor = int(rgb.shape[1] / size[0])
+    if factor >= 2:
+        rgb = cv2.resize(rgb, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    if (rgb.shape[1], rgb.shape[0]) == size:
+        return rgb
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _face(row: np.ndarray, sx: float = 1.0, sy: float = 1.0) -> DetectedFace:
@@ -159,31 +183,45 @@ def _suppress(faces: list[DetectedFace]) -> list[DetectedFace]:
 
 
 def look_again(rgb: np.ndarray, face: DetectedFace, detector: YuNet, angles: tuple[float, ...],
-               enough: float = 1.0) -> DetectedFace | None:
+               enough: float = 1.0, smaller: tuple[tuple[float, np.ndarray], ...] = ()) -> DetectedFace | None:
     """The same face detected again alone: the region around it (``LOOK_CONTEXT`` times its box)
     at ``LOOK_SIDE`` pixels, turned by each of ``angles`` in turn until a face in its middle scores
-    ``enough``; the best such face in ``rgb``'s pixels, or None when none shows up there."""
+    ``enough``; the best such face in ``rgb``'s pixels, or None when none shows up there.
+
+    ``smaller`` holds (scale, copy) of ``rgb`` already made (the passes' images): a large face is
+    looked at from the smallest copy that still has twice the look's pixels.
+    """
     box = face.box
     side = max(box.w, box.h) * LOOK_CONTEXT
     centre = np.array([box.x + box.w / 2, box.y + box.h / 2])
     zoom = LOOK_SIDE / side
+    base, base_scale = rgb, 1.0
+    for scale, image in sorted(smaller, key=lambda pair: pair[0]):
+        if zoom * 2 <= scale < 1.0:
+            base, base_scale = image, scale
+            break
     best: DetectedFace | None = None
     for angle in angles:
         # One affine warp (scale about the face's centre, then turn) from the photo to the look.
         forward = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, zoom)
         forward[:, 2] += LOOK_SIDE / 2 - centre
         inverse = cv2.invertAffineTransform(forward)
+        forward[:, :2] /= base_scale  # from the copy's pixels
         # Only the region the look shows (its half-diagonal around the centre) is read.
-        reach = side * 0.75
-        x0, y0 = (max(0, int(v - reach)) for v in centre)
-        x1, y1 = min(rgb.shape[1], int(centre[0] + reach) + 1), min(rgb.shape[0], int(centre[1] + reach) + 1)
-        source = rgb[y0:y1, x0:x1]
+        reach = side * 0.75 * base_scale
+        x0, y0 = (max(0, int(v * base_scale - reach)) for v in centre)
+        x1 = min(base.shape[1], int(centre[0] * base_scale + reach) + 1)
+        y1 = min(base.shape[0], int(centre[1] * base_scale + reach) + 1)
+        source = base[y0:y1, x0:x1]
         forward[:, 2] += forward[:, :2] @ np.array([x0, y0])
         if not source.size:
             break  # the face lies wholly outside the image
-        if zoom < 0.5:  # shrink first: the warp samples, it does not average
-            source = cv2.resize(source, None, fx=zoom * 2, fy=zoom * 2, interpolation=cv2.INTER_AREA)
-            forward[:, :2] /= zoom * 2
+        if zoom / base_scale < 0.35:
+            # Shrink first (the warp samples, it does not average), by a whole factor: OpenCV's
+            # area filter is several times faster there.
+            factor = round(0.5 * base_scale / zoom)
+            source = cv2.resize(source, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+            forward[:, :2] *= factor
         crop = cv2.warpAffine(source, forward, (LOOK_SIDE, LOOK_SIDE), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
         for row in detector.detect(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), CANDIDATE_SCORE):
@@ -209,11 +247,10 @@ def _mapped(row: np.ndarray, inverse: np.ndarray, zoom: float, angle: float) -> 
 def _rotated(rgb: np.ndarray, angle: float, min_face: float, min_score: float, detector: YuNet) -> list[DetectedFace]:
     """Faces found in a copy rotated by ``angle`` degrees, mapped back to ``rgb``'s pixels."""
     height, width = rgb.shape[:2]
-    shrink = min(1.0, ROTATED_MAX_SIDE / max(height, width))
+    factor = min(1.0, ROTATED_MAX_SIDE / max(height, width))
     small = rgb
-    if shrink < 1.0:
-        small = cv2.resize(rgb, (max(1, round(width * shrink)), max(1, round(height * shrink))),
-                           interpolation=cv2.INTER_AREA)
+    if factor < 1.0:
+        small = shrink(rgb, (max(1, round(width * factor)), max(1, round(height * factor))))
     sh, sw = small.shape[:2]
     matrix = cv2.getRotationMatrix2D((sw / 2, sh / 2), angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
@@ -223,12 +260,12 @@ def _rotated(rgb: np.ndarray, angle: float, min_face: float, min_score: float, d
     turned = cv2.warpAffine(small, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inverse = cv2.invertAffineTransform(matrix)
     faces = []
-    for face in _passes(turned, detection_scales(out_w, out_h, min_face * shrink), min_score, None, detector):
+    for face in _passes(turned, detection_scales(out_w, out_h, min_face * factor), min_score, None, detector):
         box = face.box
         cx, cy = inverse @ np.array([box.x + box.w / 2, box.y + box.h / 2, 1.0])
-        points = tuple(tuple(float(v) / shrink for v in inverse @ np.array([x, y, 1.0])) for x, y in face.landmarks)
-        w, h = box.w / shrink, box.h / shrink
-        upright = Box(round(cx / shrink - w / 2), round(cy / shrink - h / 2), round(w), round(h))
+        points = tuple(tuple(float(v) / factor for v in inverse @ np.array([x, y, 1.0])) for x, y in face.landmarks)
+        w, h = box.w / factor, box.h / factor
+        upright = Box(round(cx / factor - w / 2), round(cy / factor - h / 2), round(w), round(h))
         faces.append(replace(face, box=upright, landmarks=points, angle=angle))  # type: ignore[arg-type]
     return faces
 

@@ -13,8 +13,8 @@ def _outputs(width: int, height: int) -> dict[str, np.ndarray]:
     outputs = {}
     for stride in (8, 16, 32):
         cells = (width // stride) * (height // stride)
-        outputs |= {f"cls_{stride}": np.zeros((1, cells, 1), np.float32), f"obj_{stride}": np.zeros((1, cells, 1), np.float32),
-                    f"bbox_{stride}": np.zeros((1, cells, 4), np.float32), f"kps_{stride}": np.zeros((1, cells, 10), np.float32)}
+        for name, values in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10)):
+            outputs[f"{name}_{stride}"] = np.zeros((1, cells, values), np.float32)
     return outputs
 
 

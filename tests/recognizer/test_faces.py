@@ -4,6 +4,7 @@ gate and FER2013-style square crops."""
 import gc
 import os
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -210,3 +211,12 @@ def test_no_pass_runs_twice_at_one_scale() -> None:
     assert len(found) == 1 and found[0].box.w > 1000
     passes = [size for size in sizes if max(size) > 200]  # closer looks are 128 px
     assert len(passes) == 1, passes
+
+
+def test_shrink_reaches_the_size_and_averages_like_an_area_filter() -> None:
+    image = _rgb(one_face_photo((1280, 960), side=480))
+    for size in ((688, 516), (640, 480), (243, 182)):
+        small = faces.shrink(image, size)
+        assert small.shape == (size[1], size[0], 3)
+        reference = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        assert np.abs(small.astype(int) - reference.astype(int)).mean() < 2.5

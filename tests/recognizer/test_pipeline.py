@@ -69,7 +69,8 @@ def test_large_photo_box_in_original_coordinates(recognizer: Recognizer) -> None
 def test_same_face_same_result_whatever_the_photo_size(recognizer: Recognizer) -> None:
     small = recognizer.analyse(encode(one_face_photo((640, 480), side=256), quality=95)).faces[0]
     large = recognizer.analyse(encode(one_face_photo((1280, 960), side=512), quality=95)).faces[0]
-    assert np.abs(np.subtract(small.probabilities, large.probabilities)).max() < 0.05
+    # 0.07: the two are framed from boxes the network draws at different scales (a few % apart).
+    assert np.abs(np.subtract(small.probabilities, large.probabilities)).max() < 0.07
 
 
 def test_exif_rotated_photo(recognizer: Recognizer) -> None:
@@ -102,8 +103,8 @@ def test_image_kinds(recognizer: Recognizer, kind: str) -> None:
     _check_face_result(result, 1)
     reference = recognizer.analyse(encode(image.convert("L").convert("RGB"), "PNG")).faces[0]
     # Faces are read in gray, so every kind of the same photo should be found in the same place and
-    # read about the same (lossy JPEG/CMYK round trips, and a JPEG detected on its half-scale
-    # decode, move the box by a few pixels, hence 0.1 and 6% of the face).
+    # read about the same (lossy JPEG/CMYK round trips change the pixels the network draws its box
+    # on, moving it by a few pixels, hence 0.1 and 6% of the face).
     assert all(abs(a - b) <= 0.06 * 256 for a, b in zip(result.faces[0].box, reference.box))
     assert np.abs(np.subtract(result.faces[0].probabilities, reference.probabilities)).max() < 0.1
 
@@ -257,8 +258,8 @@ def test_animals_in_a_collage_are_not_read_and_a_person_among_them_is(recognizer
     assert 1080 <= x + w / 2 <= 1290 and 610 <= y + h / 2 <= 870  # the astronaut's face, bottom right
 
 
-def test_a_jpeg_is_detected_at_half_scale_and_small_faces_cropped_from_a_full_decode(
-        recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_jpeg_is_detected_at_the_draft_scale_the_floor_allows_and_small_faces_cropped_in_full(
+        plan_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     from recognizer import pipeline
 
     decodes: list[tuple[int, ...]] = []
@@ -269,10 +270,16 @@ def test_a_jpeg_is_detected_at_half_scale_and_small_faces_cropped_from_a_full_de
         return decoded
 
     monkeypatch.setattr(pipeline, "decode_image", counting)
-    large = recognizer.analyse(encode(one_face_photo((1280, 960), side=400), quality=95))
-    assert len(large.faces) == 1 and decodes == [(480, 640, 3)]  # a 400 px face: half scale is enough
+    # The default 48 px floor keeps every pixel; a 96 px floor lets a JPEG be decoded at 1/2.
+    default = Recognizer.from_path(plan_models["tflite"], num_threads=1)
+    assert len(default.analyse(encode(one_face_photo((1280, 960), side=640), quality=95)).faces) == 1
+    assert decodes == [(960, 1280, 3)]
     decodes.clear()
-    # A 76 px face is 38 px at half scale: found there, cut from the full decode (its own 76 px).
-    small = recognizer.analyse(encode(photo([(fer_face(3), (600, 400), 76)], size=(1280, 960)), quality=95))
+    coarse = Recognizer.from_path(plan_models["tflite"], num_threads=1, min_face=96)
+    large = coarse.analyse(encode(one_face_photo((1280, 960), side=640), quality=95))
+    assert len(large.faces) == 1 and decodes == [(480, 640, 3)]  # a 640 px face: half scale holds 224 px
+    decodes.clear()
+    # A 120 px face is 60 px at half scale: found there, cut from the full decode (its own 120 px).
+    small = coarse.analyse(encode(photo([(fer_face(3), (600, 400), 120)], size=(1280, 960)), quality=95))
     assert len(small.faces) == 1 and decodes == [(480, 640, 3), (960, 1280, 3)]
-    assert 60 <= small.faces[0].box[2] <= 80
+    assert 80 <= small.faces[0].box[2] <= 125
