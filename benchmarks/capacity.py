@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.overhead import recognizer_cpu_ms, report
+from benchmarks.overhead import recognizer_cpu_ms, recognizer_cpu_s, report
 from benchmarks.end_to_end import REPO, Service, drive, free_port, postgres_database
 from benchmarks.recognizer import face_photo
 from emotune.cli.children import process_stats
@@ -122,10 +122,14 @@ def main() -> None:
         port = free_port()
         services: list[Service] = []
         try:
+            # The worker's metrics where this benchmark can read them (the recognizer's CPU).
+            metrics_dir = scratch / "worker-metrics"
+            metrics_dir.mkdir()
             worker = Service("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "WARNING",
                                         "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
                                         "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h",
-                                        "--without-mingle", "--without-gossip"], env, scratch)
+                                        "--without-mingle", "--without-gossip"],
+                             {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, scratch)
             services.append(worker)
             web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind",
                                        f"127.0.0.1:{port}", "--workers", str(args.web_workers), "emotune:create_app()"],
@@ -149,10 +153,12 @@ def main() -> None:
                 pool = pool_children(worker.process.pid)
                 memory_before = [rss_mb(pid) for pid in pool]
                 before = groups(web.process.pid, worker.process.pid, database)
+                recognizer_before = recognizer_cpu_s(metrics_dir)
                 started = time.perf_counter()
                 results = drive(base_url, photo, concurrency, max(args.per_level, concurrency * 4), args.poll_ms / 1000)
                 elapsed = time.perf_counter() - started
                 after = groups(web.process.pid, worker.process.pid, database)
+                in_pool_ms = (recognizer_cpu_s(metrics_dir) - recognizer_before) * 1000 / len(results)
                 memory_after = [rss_mb(pid) for pid in pool]
                 latencies = [latency * 1000 for latency, _, error in results if error is None]
                 errors = [error for _, _, error in results if error is not None]
@@ -165,11 +171,11 @@ def main() -> None:
                       f"{per['web']:>7.1f} {per['main'] + per['pool']:>9.1f} {per['main']:>5.1f} {per['pool']:>5.1f} {per['db']:>6.1f} {memory:>20}", flush=True)
                 for error in errors[:3]:
                     print(f"     error: {error}")
-                last = per
+                last = (per, in_pool_ms)
                 if median > 1000:
                     break
                 concurrency *= 2
-            for line in report(last, recognizer_ms):
+            for line in report(*last, recognizer_ms):
                 print(line)
             if args.soak:
                 pool = pool_children(worker.process.pid)
