@@ -149,6 +149,7 @@ def main() -> None:
             print(f"{'conc':>4} {'n':>5} {'an/s':>6} {'median':>7} {'p95':>7} {'err':>4} "
                   f"{'web ms':>7} {'worker ms':>9} {'main':>5} {'pool':>5} {'db ms':>6} {'pool MB start->end':>20}")
             concurrency = args.start
+            last = None
             while concurrency <= args.max_concurrency:
                 pool = pool_children(worker.process.pid)
                 memory_before = [rss_mb(pid) for pid in pool]
@@ -175,7 +176,7 @@ def main() -> None:
                 if median > 1000:
                     break
                 concurrency *= 2
-            for line in report(*last, recognizer_ms):
+            for line in report(*last, recognizer_ms) if last else []:
                 print(line)
             if args.soak:
                 pool = pool_children(worker.process.pid)
