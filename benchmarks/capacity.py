@@ -5,7 +5,9 @@ PostgreSQL database) like ``benchmarks.end_to_end`` and drives it at doubling co
 median upload-to-result time passes 1 s. For each level it prints analyses per second, median and
 p95 latency, errors, CPU milliseconds per analysis for each process group (web, worker, this
 database's PostgreSQL backends) read from /proc, and the worker pool's resident memory at the start
-and end of the level. ``--soak N`` then runs N more analyses at concurrency 8 and prints how much
+and end of the level. The worker's CPU is split into its main process (Celery's consumer) and
+its pool, and the last lines give the last level's CPU per analysis beyond the recognizer's own
+(``benchmarks.overhead``). ``--soak N`` then runs N more analyses at concurrency 8 and prints how much
 each pool process grew (target: <= 10 MB over 2,000 analyses).
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.overhead import recognizer_cpu_ms, recognizer_cpu_s, report
 from benchmarks.end_to_end import REPO, Service, drive, free_port, postgres_database
 from benchmarks.recognizer import face_photo
 from emotune.cli.children import process_stats
@@ -75,6 +78,15 @@ def delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
+def groups(web_pid: int, worker_pid: int, database: str) -> dict[str, dict[int, float]]:
+    """CPU so far of each process group: the web, the worker's main process (and any helper it
+    starts other than its pool), its pool processes, and this database's PostgreSQL backends."""
+    pool = set(pool_children(worker_pid))
+    worker = session_pids(worker_pid)
+    return {"web": cpu_ms(session_pids(web_pid)), "main": cpu_ms([pid for pid in worker if pid not in pool]),
+            "pool": cpu_ms([pid for pid in worker if pid in pool]), "db": cpu_ms(database_pids(database))}
+
+
 def main() -> None:
     """Start the stack, ramp the concurrency, optionally soak, stop everything."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,10 +122,14 @@ def main() -> None:
         port = free_port()
         services: list[Service] = []
         try:
+            # The worker's metrics where this benchmark can read them (the recognizer's CPU).
+            metrics_dir = scratch / "worker-metrics"
+            metrics_dir.mkdir()
             worker = Service("worker", [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "WARNING",
                                         "--pool", "prefork", "--concurrency", str(args.worker_concurrency),
                                         "--queues", f"{queue},{queue}.control", "--hostname", f"{queue}@%h",
-                                        "--without-mingle", "--without-gossip"], env, scratch)
+                                        "--without-mingle", "--without-gossip"],
+                             {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}, scratch)
             services.append(worker)
             web = Service("gunicorn", [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG, "--bind",
                                        f"127.0.0.1:{port}", "--workers", str(args.web_workers), "emotune:create_app()"],
@@ -122,6 +138,8 @@ def main() -> None:
             web.wait_for("Booting worker", timeout=60)
             base_url = f"http://127.0.0.1:{port}"
             photo = face_photo((1280, 960), face_side=480)
+            # Measured while the stack idles, before the load starts.
+            recognizer_ms = recognizer_cpu_ms(model, photo)
             # Warm-up: every pool process loads its model on its first analysis.
             drive(base_url, photo, args.worker_concurrency * 2, args.worker_concurrency * 6, args.poll_ms / 1000)
             load = os.getloadavg()
@@ -129,19 +147,19 @@ def main() -> None:
                   f"(LiteRT 1 thread) | PostgreSQL + Redis | 1280x960 JPEG, one face | load before {load[0]:.2f} | "
                   f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
             print(f"{'conc':>4} {'n':>5} {'an/s':>6} {'median':>7} {'p95':>7} {'err':>4} "
-                  f"{'web ms':>7} {'worker ms':>9} {'db ms':>6} {'pool MB start->end':>20}")
+                  f"{'web ms':>7} {'worker ms':>9} {'main':>5} {'pool':>5} {'db ms':>6} {'pool MB start->end':>20}")
             concurrency = args.start
+            last = None
             while concurrency <= args.max_concurrency:
                 pool = pool_children(worker.process.pid)
                 memory_before = [rss_mb(pid) for pid in pool]
-                before = {name: cpu_ms(pids) for name, pids in (
-                    ("web", session_pids(web.process.pid)), ("worker", session_pids(worker.process.pid)),
-                    ("db", database_pids(database)))}
+                before = groups(web.process.pid, worker.process.pid, database)
+                recognizer_before = recognizer_cpu_s(metrics_dir)
                 started = time.perf_counter()
                 results = drive(base_url, photo, concurrency, max(args.per_level, concurrency * 4), args.poll_ms / 1000)
                 elapsed = time.perf_counter() - started
-                after = {"web": cpu_ms(session_pids(web.process.pid)), "worker": cpu_ms(session_pids(worker.process.pid)),
-                         "db": cpu_ms(database_pids(database))}
+                after = groups(web.process.pid, worker.process.pid, database)
+                in_pool_ms = (recognizer_cpu_s(metrics_dir) - recognizer_before) * 1000 / len(results)
                 memory_after = [rss_mb(pid) for pid in pool]
                 latencies = [latency * 1000 for latency, _, error in results if error is None]
                 errors = [error for _, _, error in results if error is not None]
@@ -151,12 +169,15 @@ def main() -> None:
                 per = {name: delta(before[name], after[name]) / count for name in before}
                 memory = ", ".join(f"{a:.0f}->{b:.0f}" for a, b in zip(memory_before, memory_after))
                 print(f"{concurrency:>4} {count:>5} {count / elapsed:>6.1f} {median:>6.0f}ms {p95:>6.0f}ms {len(errors):>4} "
-                      f"{per['web']:>7.1f} {per['worker']:>9.1f} {per['db']:>6.1f} {memory:>20}", flush=True)
+                      f"{per['web']:>7.1f} {per['main'] + per['pool']:>9.1f} {per['main']:>5.1f} {per['pool']:>5.1f} {per['db']:>6.1f} {memory:>20}", flush=True)
                 for error in errors[:3]:
                     print(f"     error: {error}")
+                last = (per, in_pool_ms)
                 if median > 1000:
                     break
                 concurrency *= 2
+            for line in report(*last, recognizer_ms) if last else []:
+                print(line)
             if args.soak:
                 pool = pool_children(worker.process.pid)
                 memory_before = [rss_mb(pid) for pid in pool]

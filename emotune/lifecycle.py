@@ -26,6 +26,7 @@ from sqlalchemy import delete, update
 from emotune import events, messages
 from emotune.photo_seal import PhotoUnreadable, new_key, seal, unseal
 from emotune.extensions import db
+from emotune.metrics import RECOGNIZER_CPU
 from emotune.served_model import ModelUnavailable
 from emotune.models import FINISHED, Analysis, Face, Stage, Status, as_utc, utcnow
 from recognizer.errors import ImageRejected, ModelError
@@ -231,7 +232,11 @@ def analyse(analysis_id: str, sealed_photo: str, load_recognizer: Callable[[], R
         return analysis.status
     try:
         recognizer = load_recognizer()
-        result = recognizer.analyse(image)
+        cpu_started = time.process_time()
+        try:
+            result = recognizer.analyse(image)
+        finally:
+            RECOGNIZER_CPU.inc(time.process_time() - cpu_started)
         record_recognition(analysis, result, recognizer.model_name, recognizer.model_version)
         record_music(analysis)
         finish(analysis)

@@ -32,6 +32,10 @@ STAGE_SECONDS = Histogram("emotune_analysis_stage_seconds", "Time of each stage 
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 FACES_PER_PHOTO = Histogram("emotune_faces_per_photo", "Faces read in each finished analysis",
                             buckets=(0, 1, 2, 3, 4, 6, 8, 12, 16))
+# CPU (every thread of the process), not wall time: what an analysis costs the machine, which the
+# rest of the worker's CPU per analysis is read against (``python -m benchmarks.overhead``).
+RECOGNIZER_CPU = Counter("emotune_recognizer_cpu_seconds", "CPU seconds the recognizer spent reading photos "
+                         "(decode, detect, classify), all its threads")
 SPOTIFY_CALLS = Counter("emotune_spotify_calls", "Calls to Spotify by what they were for and how they ended",
                         ["call", "outcome"])
 

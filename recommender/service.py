@@ -204,6 +204,8 @@ def recommend(
     strategy = check_strategy(strategy) if strategy else default_strategy(emotion)
     reading = reading or MOOD_WORDS[emotion]
     now = datetime.now(timezone.utc)
+    # One generator for every draw of this call: seeding one costs more than the draws it makes.
+    rng = rng or random.Random()
     links, votes, pair_votes = links_with_votes(session, emotion, strategy, now)
     ordered, values = _ranked(links, votes, pair_votes, rng, explore)
     filled: dict[str, str] = {}  # stand-in playlist -> the strategy it really belongs to

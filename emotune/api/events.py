@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Final
 
 from flask import Response, current_app, stream_with_context
+from sqlalchemy.orm import joinedload
 
 from emotune.api import bp
 from emotune.api.analyses import analysis_state, load_analysis
@@ -35,26 +37,39 @@ def _event(name: str, body: dict) -> str:
     return f"event: {name}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
+def _subscribed(analysis_id: str) -> Listener | None:
+    """A listener on the analysis' announcements, before anything reads it (None for a malformed id)."""
+    try:
+        key = uuid.UUID(analysis_id)
+    except ValueError:
+        return None
+    return Listener(current_app._get_current_object(), key)
+
+
 @bp.get("/analyses/<analysis_id>/events")
 def analysis_events(analysis_id: str) -> Response:
     """Stream the analysis' state as server-sent events until it is done or failed."""
-    key = load_analysis(analysis_id).id  # the same 404 and access rules as the plain GET
-    listener = Listener(current_app._get_current_object(), key)
+    # Subscribed first, so that no move after the first read is missed; that read is the access
+    # check's own (the same 404 and rules as the plain GET), not a second query.
+    listener = _subscribed(analysis_id)
+    try:
+        analysis = load_analysis(analysis_id)
+        first = analysis_state(analysis)
+    except BaseException:
+        if listener is not None:
+            listener.close()
+        raise
+    key = analysis.id
+    listener = listener or Listener(current_app._get_current_object(), key)
 
     def stream() -> Iterator[str]:
         try:
             yield f"retry: {RETRY_MS}\n\n"
             deadline = time.monotonic() + STREAM_LIMIT_S
             shown = None
+            body = first
             while True:
-                analysis = db.session.get(Analysis, key, populate_existing=True)
-                if analysis is None:
-                    yield _event("gone", GONE)
-                    return
-                body = analysis_state(analysis)
                 finished = body["status"] in FINISHED
-                # The connection goes back to the pool while the stream waits.
-                db.session.close()
                 seen = (body["status"], body["stage"], json.dumps(body["notice"], sort_keys=True))
                 if seen != shown:
                     shown = seen
@@ -66,6 +81,14 @@ def analysis_events(analysis_id: str) -> Response:
                     return
                 if not listener.wait(min(HEARTBEAT_S, left)):
                     yield ": keep-alive\n\n"
+                # The faces come in the same query as the analysis, not one more when read.
+                current = db.session.get(Analysis, key, populate_existing=True, options=[joinedload(Analysis.faces)])
+                if current is None:
+                    yield _event("gone", GONE)
+                    return
+                body = analysis_state(current)
+                # The connection goes back to the pool while the stream waits.
+                db.session.close()
         finally:
             listener.close()
 

@@ -134,3 +134,19 @@ def test_uploads_rejections_and_finished_analyses_are_counted(metrics_app: Flask
     assert delta(before, after, "emotune_faces_per_photo_sum") == 12
     assert delta(before, after, "emotune_faces_per_photo_bucket", le="3.0") == 0
     assert delta(before, after, "emotune_faces_per_photo_bucket", le="4.0") == 3
+
+
+def test_the_recognizers_cpu_is_counted(model_app: Flask, face_jpeg: bytes) -> None:
+    import time
+
+    from tests.service.test_tasks import run_task
+
+    client = model_app.test_client()
+    before = scrape(client)
+    analysis_id = new_analysis(model_app)
+    started = time.process_time()
+    assert run_task(model_app, analysis_id, face_jpeg) == "done"
+    used = time.process_time() - started
+    counted = delta(before, scrape(client), "emotune_recognizer_cpu_seconds_total")
+    # Part of the run's CPU, not its wall time and not all of it (claim, music, commit are not the recognizer's).
+    assert 0 < counted < used

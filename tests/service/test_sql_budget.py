@@ -21,12 +21,13 @@ from tests.service.test_tasks import fetch, new_analysis
 
 
 @contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every statement the app's engine sends while the block runs."""
+def statements(app: Flask, whole: bool = False) -> Iterator[list[str]]:
+    """Every statement the app's engine sends while the block runs (its start, or ``whole``)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement.split()[0].upper() + " " + statement[:90].replace("\n", " "))
+        shown = statement if whole else statement[:90]
+        seen.append(statement.split()[0].upper() + " " + shown.replace("\n", " "))
 
     with app.app_context():
         engine = db.engine
@@ -59,3 +60,37 @@ def test_the_upload_is_one_statement(model_app: Flask, face_jpeg: bytes) -> None
         response = post_photo(client, face_jpeg)
     assert response.status_code == 202, response.get_json()
     assert len(seen) <= 1, seen
+
+
+def test_the_event_stream_of_a_finished_analysis_reads_it_once(model_app: Flask, face_jpeg: bytes) -> None:
+    from tests.service.test_events import AUTH
+    from tests.service.test_tasks import run_task
+
+    analysis_id = new_analysis(model_app)
+    assert run_task(model_app, analysis_id, face_jpeg) == "done"
+    client = model_app.test_client()
+    client.get(f"/api/analyses/{analysis_id}/events", headers=AUTH).get_data()  # set-up is not per stream
+    with statements(model_app, whole=True) as seen:
+        response = client.get(f"/api/analyses/{analysis_id}/events", headers=AUTH)
+        assert response.status_code == 200 and b'"status":"done"' in response.get_data()
+    # The access check's read of the analysis is the stream's first state: no second read of it.
+    # Then its faces and the votes on its playlists (two queries), as the plain GET reads them.
+    assert len([s for s in seen if "FROM analyses" in s.replace('"', "")]) == 1, "\n".join(seen)
+    assert len(seen) <= 4, "\n".join(seen)
+
+
+def test_each_re_read_of_a_followed_analysis_is_one_statement(model_app: Flask, face_jpeg: bytes) -> None:
+    from tests.service.test_events import AUTH, events
+    from tests.service.test_tasks import run_task
+
+    analysis_id = new_analysis(model_app)
+    response = model_app.test_client().get(f"/api/analyses/{analysis_id}/events", headers=AUTH, buffered=False)
+    stream = events(iter(response.response))
+    assert next(stream)[1]["status"] == "queued"
+    with statements(model_app, whole=True) as seen:
+        assert run_task(model_app, analysis_id, face_jpeg) == "done"
+        assert list(stream)[-1][1]["faces"]
+    re_reads = [s for s in seen if "FROM analyses LEFT OUTER JOIN faces" in s.replace('"', "")]
+    assert re_reads, seen
+    # The faces come with the analysis: never one more query for them alone.
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM faces" in s.replace('"', "")], seen
