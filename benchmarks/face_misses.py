@@ -2,16 +2,15 @@
 
 Each missed face of 48 px or more is traced through the recognizer's stages on the same decode the
 pipeline uses: not detected at all (no candidate of 0.01 or more on any pass), a candidate scoring
-under ``CANDIDATE_SCORE``, a candidate the closer look dropped,
-a detection refused by the size gate, by the landmark layout or by the second look, or a detection
-whose box lies off the pasted face (framing).
+under ``CANDIDATE_SCORE``, a candidate the closer look (or the score floor) dropped, a detection
+refused by the size gate, by the landmark layout or by the second look, or a detection whose box
+lies off the pasted face (framing).
 """
 
 from collections import Counter
 from dataclasses import replace
 
 import cv2
-import numpy as np
 
 from benchmarks.composites import Composite, TruthFace
 from recognizer.crops import FRAME_BOX_WIDTH, DetectedFace
