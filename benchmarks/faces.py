@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.composites import Composite, composites, no_face_images, rotated_composites
+from benchmarks.face_misses import summary, why_missed
 from recognizer.models import find_default_model
 from recognizer.faces import GROUP_SPAN
 from recognizer.pipeline import RecognitionResult, Recognizer
@@ -56,13 +57,15 @@ def matched_boxes(result: RecognitionResult, composite: Composite) -> tuple[list
     return found, used.count(False), widths
 
 
-def evaluate(recognizer: Recognizer, photos: Iterable[Composite]) -> dict[str, object]:
-    """Classified share by face size, phantoms and time per canvas size over ``photos``."""
+def evaluate(recognizer: Recognizer, photos: Iterable[Composite], why: bool = False) -> dict[str, object]:
+    """Classified share by face size, phantoms and time per canvas size over ``photos``; with
+    ``why``, the stage that lost each missed face of 48 px or more (``benchmarks.face_misses``)."""
     readable = readable_hit = small = small_hit = phantoms = 0
     ratios: list[float] = []
     sources: list[str] = []
     times: dict[tuple[int, int], list[float]] = defaultdict(list)
     by_size: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    reasons: list[str] = []
     for photo in photos:
         started = time.perf_counter()
         result = recognizer.analyse(photo.jpeg)
@@ -81,8 +84,14 @@ def evaluate(recognizer: Recognizer, photos: Iterable[Composite]) -> dict[str, o
             else:
                 small += 1
                 small_hit += hit
+        missed = [truth for truth, hit in zip(photo.faces, found) if truth.side >= 48 and not hit]
+        if why and missed:
+            for truth, reason in zip(missed, why_missed(recognizer, photo, missed)):
+                reasons.append(reason)
+                print(f"   missed {truth.side} px face at ({truth.left}, {truth.top}) of "
+                      f"{photo.size[0]}x{photo.size[1]}: {reason}")
     return {"readable": readable, "readable_hit": readable_hit, "small": small, "small_hit": small_hit,
-            "phantoms": phantoms, "times": times, "by_size": by_size, "ratios": ratios,
+            "reasons": reasons, "phantoms": phantoms, "times": times, "by_size": by_size, "ratios": ratios,
             "sources": sources}
 
 
@@ -110,6 +119,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads")
     parser.add_argument("--exhaustive", action="store_true",
                         help="look for every face down to 48 px, not only down to 1/3 of the largest found")
+    parser.add_argument("--why", action="store_true",
+                        help="say for each missed face of 48 px or more which stage lost it")
     args = parser.parse_args()
     model = args.model or find_default_model(REPO / "ml" / "models")
     if model is None:
@@ -119,12 +130,14 @@ def main() -> None:
     load = os.getloadavg()
     print(f"model {model.name} | {os.cpu_count()} CPUs | group span {recognizer.group_span or 'none (exhaustive)'} | load average {load[0]:.2f} | {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
-    upright = evaluate(recognizer, composites(count=args.composites))
+    upright = evaluate(recognizer, composites(count=args.composites), args.why)
     share = upright["readable_hit"] / max(1, upright["readable"])
     print(f"\n1. Composites ({args.composites} canvases of 640-4000 px, 1-12 faces + 0-2 tiny ones):")
     print(f"   faces >= 48 px classified: {upright['readable_hit']} of {upright['readable']} ({share:.1%}) [target >= 98%]")
     for band, (hit, total) in sorted(upright["by_size"].items(), key=lambda kv: int(kv[0].split("-")[0])):
         print(f"     {band:>8s} px: {hit} of {total} ({hit / max(1, total):.1%})")
+    if args.why:
+        print(f"   misses by stage: {summary(upright['reasons'])}")
     print(f"   faces of 24-40 px classified: {upright['small_hit']} of {upright['small']} [target 0]")
     print(f"   phantom faces classified in composites: {upright['phantoms']}")
     p5, p50, p95 = np.percentile(upright["ratios"], [5, 50, 95])
@@ -143,7 +156,7 @@ def main() -> None:
     print(f"\n2. No-face images ({len(images)}): phantom faces classified: {len(phantom_names)} "
           f"{sorted(phantom_names)} [target <= 1]")
 
-    tilted = evaluate(recognizer, rotated_composites(count=args.rotated))
+    tilted = evaluate(recognizer, rotated_composites(count=args.rotated), args.why)
     rot_share = tilted["readable_hit"] / max(1, tilted["readable"])
     print(f"\n3. Faces tilted 30 degrees (96-400 px, 640-1280 px canvases): {tilted['readable_hit']} of "
           f"{tilted['readable']} classified ({rot_share:.1%}) [target >= 90%]; phantoms {tilted['phantoms']}")

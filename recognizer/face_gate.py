@@ -23,6 +23,13 @@ NOSE_BETWEEN: Final = (-0.6, 1.23)
 # No phantom scored 0.8 or more (the highest, 0.75, a motorcycle's lamp); below it a second look
 # decides. Positives: median 0.90, p5 0.61.
 SURE_SCORE: Final = 0.8
+# Upright detections with frames of SMALL_FRAME px or more are sure from this score: upright phantoms
+# that large scored at most 0.43 (a flower; the cat 0.36) on the no-face set and none passed on the
+# composite backgrounds, while three composite faces of 128-315 px frames scored 0.74-0.77 and then
+# failed their second look (0.22-0.37: the look's 64 px box reads a large face worse than the pass
+# did). 0.6 read those 3 more of 264 composite faces, no phantom, and skips the second look of most
+# large faces. Tuned on the set it is measured on (``python -m benchmarks.faces --why``).
+SURE_SCORE_LARGE: Final = 0.6
 # Second looks of phantoms with frames of 80 px or more reached 0.2; of positives p1 0.44.
 MIN_SECOND_LOOK: Final = 0.4
 # Small frames carry less evidence: phantoms under SMALL_FRAME px (a galaxy, the motorcycle's
@@ -91,8 +98,8 @@ def face_quality(rgb: np.ndarray, face: DetectedFace, detector: YuNet | None = N
         and 0 < geometry["nose_y"] < geometry["mouth_y"]
     ):
         return NOT_A_FACE_REASON
-    if face.score < SURE_SCORE or face.angle:
-        small = face.box.w / FRAME_BOX_WIDTH < SMALL_FRAME
+    small = face.box.w / FRAME_BOX_WIDTH < SMALL_FRAME
+    if face.score < (SURE_SCORE if small else SURE_SCORE_LARGE) or face.angle:
         needed = MIN_SECOND_LOOK_SMALL if small else MIN_SECOND_LOOK
         if face.angle:
             needed = max(needed, MIN_SECOND_LOOK_TURNED)

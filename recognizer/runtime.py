@@ -8,7 +8,7 @@ shape and the preprocessing. The thread count is a parameter: the app's configur
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 
@@ -17,6 +17,11 @@ from recognizer.errors import ModelError
 from recognizer.metadata import INPUT_SHAPE, read_metadata
 
 log = logging.getLogger(__name__)
+
+# LiteRT runs a batch this many images at a time (one face and its mirror image). With one thread
+# a view costs 6.2 ms in batches of 2 and 7.7 ms in a batch of 24 (12 faces), and every change of
+# batch size re-plans the graph (3-4 ms), so fixed small chunks are cheaper than one call per photo.
+CHUNK: Final = 2
 
 
 class Classifier(Protocol):
@@ -56,11 +61,16 @@ class LiteRTClassifier:
             self._batch = batch
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities for all of ``batch`` in a single ``invoke``."""
-        self._resize(len(batch))
-        self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
-        self._interpreter.invoke()
-        return np.array(self._interpreter.get_tensor(self._output))
+        """Probabilities for all of ``batch``, ``CHUNK`` images per ``invoke``."""
+        batch = np.asarray(batch, dtype=np.float32)
+        outputs = []
+        for start in range(0, len(batch), CHUNK):
+            chunk = batch[start : start + CHUNK]
+            self._resize(len(chunk))
+            self._interpreter.set_tensor(self._input, np.ascontiguousarray(chunk))
+            self._interpreter.invoke()
+            outputs.append(np.array(self._interpreter.get_tensor(self._output)))
+        return np.concatenate(outputs) if outputs else np.empty((0, self.output_classes), np.float32)
 
 
 class KerasClassifier:

@@ -1,9 +1,12 @@
 """Tests for recognizer.detector: decoding YuNet's outputs (boxes, landmarks, NMS) and the session."""
 
+import time
+
 import cv2
 import numpy as np
 
 from recognizer.detector import MODEL_PATH, YuNet, decode_outputs, face_detector
+from recognizer.detector.yunet import TOP_K
 
 from tests.recognizer.photos import fer_face, photo
 
@@ -59,6 +62,22 @@ def test_nms_keeps_the_surest_of_overlapping_boxes_and_separate_faces() -> None:
     rows = decode_outputs(outputs, 128, 128, min_score=0.5)
     assert np.allclose(rows[:, 0], [0.9, 0.7])  # surest first, the weaker duplicate gone
     assert np.allclose(rows[0, 1:5], (20.8, 20.8, 32, 32)) and np.allclose(rows[1, 1:5], (88, 88, 32, 32))
+
+
+def test_only_the_surest_candidates_reach_nms() -> None:
+    # Every stride-8 cell of a 1024x1024 input a separate 4 px candidate (16,384 of them, as a noisy
+    # texture gives), scores rising along the grid: NMS keeps TOP_K of them, the surest.
+    outputs = _outputs(1024, 1024)
+    cells = (1024 // 8) ** 2
+    outputs["cls_8"][0, :, 0] = np.linspace(0.1, 0.9, cells)
+    outputs["obj_8"][0, :, 0] = 1.0
+    outputs["bbox_8"][0, :, :2] = 0.5
+    outputs["bbox_8"][0, :, 2:] = np.log(0.5)
+    started = time.process_time()
+    rows = decode_outputs(outputs, 1024, 1024, min_score=0.05)
+    assert time.process_time() - started < 1.0
+    assert len(rows) == TOP_K < cells
+    assert np.isclose(rows[0, 0], np.sqrt(0.9)) and rows[-1, 0] >= np.sqrt(np.linspace(0.1, 0.9, cells)[-TOP_K]) - 1e-6
 
 
 def test_detections_match_opencvs_own_yunet_decoder() -> None:

@@ -11,7 +11,7 @@ from PIL import Image
 from recognizer import faces
 from recognizer.crops import FRAME_BOX_WIDTH, FRAME_CENTRE_X, FRAME_CENTRE_Y, Box, DetectedFace, crop_angle, crop_square
 from recognizer.detector import YuNet, face_detector
-from recognizer.face_gate import SURE_SCORE, face_quality
+from recognizer.face_gate import SMALL_FRAME, SURE_SCORE, SURE_SCORE_LARGE, face_quality
 from recognizer.faces import DETECTOR_MAX_BOX, DETECTOR_MIN_BOX, detect_faces, detection_scales
 
 from tests.recognizer.photos import fer_face, one_face_photo, photo
@@ -170,7 +170,7 @@ def test_rotated_retry_finds_a_face_the_upright_pass_misses() -> None:
 
 def test_quality_gate_refuses_landmarks_out_of_place() -> None:
     box = Box(100, 100, 100, 120)
-    sure, unsure = (SURE_SCORE + 1) / 2, SURE_SCORE * 0.8
+    sure, unsure = (SURE_SCORE + 1) / 2, SURE_SCORE_LARGE * 0.8
     good = DetectedFace(box, sure, ((130, 140), (170, 140), (150, 165), (135, 190), (165, 190)))
     upside_down = DetectedFace(box, sure, ((130, 190), (170, 190), (150, 165), (135, 140), (165, 140)))
     squeezed = DetectedFace(box, sure, ((148, 140), (152, 140), (150, 165), (135, 190), (165, 190)))
@@ -179,6 +179,26 @@ def test_quality_gate_refuses_landmarks_out_of_place() -> None:
     assert face_quality(image, upside_down) and face_quality(image, squeezed)
     # An unsure detection on a blank image does not survive the second look.
     assert face_quality(image, DetectedFace(box, unsure, good.landmarks)) is not None
+
+
+def test_large_upright_faces_are_sure_at_a_lower_score_than_small_ones() -> None:
+    # The same landmark layout at a frame above SMALL_FRAME and one below it, both scoring between
+    # the two sure scores, on a blank image where any second look finds nothing.
+    between = (SURE_SCORE + SURE_SCORE_LARGE) / 2
+    image = np.zeros((600, 600, 3), np.uint8)
+
+    def face(width: int, score: float, angle: float = 0.0) -> DetectedFace:
+        x = y = 200
+        points = ((x + 0.3 * width, y + 0.4 * width), (x + 0.7 * width, y + 0.4 * width), (x + 0.5 * width, y + 0.65 * width),
+                  (x + 0.35 * width, y + 0.9 * width), (x + 0.65 * width, y + 0.9 * width))
+        return DetectedFace(Box(x, y, width, round(1.2 * width)), score, points, angle)
+
+    large = round(SMALL_FRAME * FRAME_BOX_WIDTH * 1.5)
+    small = round(SMALL_FRAME * FRAME_BOX_WIDTH * 0.8)
+    assert face_quality(image, face(large, between)) is None
+    assert face_quality(image, face(small, between)) is not None  # small frames need SURE_SCORE
+    assert face_quality(image, face(large, SURE_SCORE_LARGE - 0.05)) is not None
+    assert face_quality(image, face(large, between, angle=30.0)) is not None  # turned finds always look again
 
 
 def test_group_span_skips_faces_far_smaller_than_the_largest_unless_exhaustive() -> None:

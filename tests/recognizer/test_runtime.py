@@ -12,7 +12,7 @@ from recognizer.crops import crop_square
 from recognizer.faces import detect_faces
 from recognizer.preprocess import faces_to_input
 from recognizer.metadata import read_metadata
-from recognizer.runtime import LiteRTClassifier, load_classifier
+from recognizer.runtime import CHUNK, LiteRTClassifier, load_classifier
 
 from tests.recognizer.conftest import write_metadata
 from tests.recognizer.photos import CLASSES, fer_face, photo
@@ -82,15 +82,20 @@ def test_batched_call_equals_one_by_one(plan_models: dict[str, Path]) -> None:
     np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_batched_call_is_one_invoke(plan_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_runs_in_fixed_chunks_without_replanning(plan_models: dict[str, Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     classifier = load_classifier(plan_models["tflite"], num_threads=1)
     assert isinstance(classifier, LiteRTClassifier)
-    calls = []
+    calls, resizes = [], []
     interpreter = classifier._interpreter
-    original = interpreter.invoke
-    monkeypatch.setattr(interpreter, "invoke", lambda: (calls.append(1), original())[1])
-    classifier.predict(np.zeros((5, 224, 224, 3), dtype=np.float32))
-    assert len(calls) == 1
+    invoke, resize = interpreter.invoke, interpreter.resize_tensor_input
+    monkeypatch.setattr(interpreter, "invoke", lambda: (calls.append(1), invoke())[1])
+    monkeypatch.setattr(interpreter, "resize_tensor_input",
+                        lambda *args, **kwargs: (resizes.append(args[1]), resize(*args, **kwargs))[1])
+    for views in (2 * CHUNK, 6 * CHUNK, 2 * CHUNK):  # photos with different numbers of faces
+        assert classifier.predict(np.zeros((views, 224, 224, 3), dtype=np.float32)).shape == (views, len(EMOTIONS))
+    assert len(calls) == 10 and [list(shape)[0] for shape in resizes] == [CHUNK]
+    assert classifier.predict(np.zeros((0, 224, 224, 3), dtype=np.float32)).shape == (0, len(EMOTIONS))
 
 
 def test_litert_and_keras_agree_on_real_faces(plan_models: dict[str, Path]) -> None:
