@@ -36,9 +36,9 @@ from ml.views import CachedViews
 from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
 
 console = Console()
-# Training steps Keras runs per call into TensorFlow: fewer round trips through Python per epoch
-# for the few-millisecond steps of the trainable top (flask benchmark-training measures the gain).
-STEPS_PER_EXECUTION = 16
+# Training steps Keras runs per call into TensorFlow. More per call (16) saved nothing measurable
+# beside the top's few-millisecond steps (flask benchmark-training times both), so one.
+STEPS_PER_EXECUTION = 1
 
 
 @dataclass
