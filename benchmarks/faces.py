@@ -10,7 +10,8 @@ prints the issue's acceptance figures:
 plus the detector's own recall on the same FER2013 faces alone at 256 px (the ceiling for 1), the
 spread of box width / pasted side (what the 48 px gate sees) and the median time per photo by canvas
 size (wall clock: on a shared machine, read it with the load average printed). A face counts as classified when a classified box's centre lies within
-0.35 of its side from the pasted face's centre.
+0.35 of its side from the pasted face's centre. ``--why`` says for each missed face of 48 px or more
+which stage lost it (``benchmarks.face_misses``).
 """
 
 import argparse

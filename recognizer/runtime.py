@@ -18,9 +18,10 @@ from recognizer.metadata import INPUT_SHAPE, read_metadata
 
 log = logging.getLogger(__name__)
 
-# LiteRT runs a batch this many images at a time (one face and its mirror image). With one thread
-# a view costs 6.2 ms in batches of 2 and 7.7 ms in a batch of 24 (12 faces), and every change of
-# batch size re-plans the graph (3-4 ms), so fixed small chunks are cheaper than one call per photo.
+# LiteRT runs a batch this many images at a time (one face and its mirror image): a view of 7 faces
+# costs 6.2 ms of CPU in chunks of 2 against 7.3 ms in one batch of 14 (one thread; 6.5 against 6.9
+# with two), and every change of batch size re-plans the graph (3-4 ms), so fixed small chunks are
+# cheaper than one call per photo.
 CHUNK: Final = 2
 
 
