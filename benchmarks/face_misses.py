@@ -30,7 +30,7 @@ def why_missed(recognizer: Recognizer, photo: Composite, missed: list[TruthFace]
     """For each face of ``missed`` (pasted faces the recognizer did not classify), the stage that lost it."""
     decoded = decode_image(photo.jpeg, work_side=WORK_SIDE, detail=48 / recognizer.min_face)
     pixels = decoded.pixels
-    scale = decoded.scale_to(decoded.original_size[0])
+    scale = decoded.scale_to(decoded.upright_size[0])
     min_face = recognizer.min_face * decoded.detail
     detections = detect_faces(pixels, min_face=min_face, detector=recognizer.detector)
     candidates: list[tuple[DetectedFace, float]] = []

