@@ -134,9 +134,10 @@ def whole_recognizer(model: Path, repeats: int, threads: int, min_face: int = 48
     """Decode, detect and classify: 1280x960 with one face, 4000x3000 with seven."""
     recognizer = Recognizer.from_path(model, threads, min_face=min_face)
     print(f"\n(smallest face read: {recognizer.min_face} px)")
-    cases = (("1280x960 JPEG, one face", face_photo((1280, 960), face_side=480), 1, repeats, "[target <= 25 ms]"),
-             ("4000x3000 JPEG, seven faces", group_photo(), 7, max(3, repeats // 20), "[target <= 120 ms]"))
-    for number, (label, data, faces, runs, target) in enumerate(cases, start=2):
+    # (label, photo, faces, runs, wall target, CPU target)
+    cases = (("1280x960 JPEG, one face", face_photo((1280, 960), face_side=480), 1, repeats, "", "[target <= 20 ms]"),
+             ("4000x3000 JPEG, seven faces", group_photo(), 7, max(3, repeats // 20), "[target <= 150 ms]", ""))
+    for number, (label, data, faces, runs, target, cpu_target) in enumerate(cases, start=2):
         stages: dict[str, list[float]] = {"decode": [], "detect": [], "classify": []}
         cpu: list[float] = []
 
@@ -154,7 +155,7 @@ def whole_recognizer(model: Path, repeats: int, threads: int, min_face: int = 48
         for key, values in stages.items():
             row(f"  {key}", values[-runs:])
         row("decode + detect + classify (wall)", total, target)
-        row("CPU time of this process (all threads)", cpu[-runs:])
+        row("CPU time of this process (all threads)", cpu[-runs:], cpu_target)
 
 
 _CHILD = """
