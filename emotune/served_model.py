@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from recognizer.confidence import ConfidenceBands
 from recognizer.errors import ModelError
 from recognizer.metadata import metadata_path
-from recognizer.models import resolve_model_path
+from recognizer.models import PointerError, resolve_model_path
 from recognizer.recipe import ServingRecipe
 
 if TYPE_CHECKING:  # the web process reads bands and model names here but never loads the detector
@@ -47,8 +47,16 @@ _recipes: dict[tuple[Path, float], ServingRecipe] = {}
 
 
 def resolve_model(config: Mapping[str, Any]) -> Path | None:
-    """EMOTUNE_MODEL_PATH when configured, else the model EMOTUNE_MODELS_DIR's ``SERVED`` pointer names."""
-    return resolve_model_path(config["EMOTUNE_MODELS_DIR"], config.get("EMOTUNE_MODEL_PATH"))
+    """EMOTUNE_MODEL_PATH when configured, else the model EMOTUNE_MODELS_DIR's ``SERVED`` pointer names.
+
+    A ``SERVED`` file that names no file of its folder raises ModelUnavailable saying so: an
+    operator's mistake to fix, which every caller already reports as a missing model.
+    """
+    try:
+        return resolve_model_path(config["EMOTUNE_MODELS_DIR"], config.get("EMOTUNE_MODEL_PATH"))
+    except PointerError as exc:
+        raise ModelUnavailable(f"{exc}: write the served model's file name there (flask train-model --serve "
+                               "does), or set EMOTUNE_MODEL_PATH.") from None
 
 
 def model_unavailable_message(path: Path | None) -> str:
@@ -118,7 +126,11 @@ def confidence_bands(config: Mapping[str, Any]) -> ConfidenceBands | None:
 
     The web process reads them to put words on a face's confidence; it never loads the model itself.
     """
-    path = resolve_model(config)
+    try:
+        path = resolve_model(config)
+    except ModelUnavailable as exc:
+        log.warning("No confidence bands: %s", exc)
+        return None
     if path is None:
         return None
     try:

@@ -55,12 +55,15 @@ def describe_broker(app: Flask) -> str:
 
 def describe_model(app: Flask, reply: dict[str, Any] | None) -> tuple[str, bool]:
     """The served model and its measured accuracy, from the worker's ping reply and the metadata."""
-    from emotune.served_model import model_unavailable_message, resolve_model
+    from emotune.served_model import ModelUnavailable, model_unavailable_message, resolve_model
 
     model = (reply or {}).get("model") or {}
     if reply is not None and not model.get("ok"):
         return model.get("detail") or "not loaded (see the log)", False
-    path = Path(model["path"]) if model.get("path") else resolve_model(app.config)
+    try:
+        path = Path(model["path"]) if model.get("path") else resolve_model(app.config)
+    except ModelUnavailable as exc:
+        return str(exc), False
     if path is None or not path.is_file():
         return model_unavailable_message(path), False
     words = path.stem

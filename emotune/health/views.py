@@ -26,7 +26,7 @@ from emotune.health import bp
 from emotune.http import direct_loopback_request
 from emotune.models import QueueMark, as_utc, utcnow
 from emotune.spotify_auth.views import login_status
-from emotune.served_model import model_unavailable_message, resolve_model
+from emotune.served_model import ModelUnavailable, model_unavailable_message, resolve_model
 from emotune.tasks import ping
 from recommender.refresh import spotify_configured
 
@@ -87,7 +87,10 @@ def ping_worker(timeout: float) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 def check_model_locally() -> dict[str, Any]:
     """When no worker answered: at least say whether the model file is there."""
-    path = resolve_model(current_app.config)
+    try:
+        path = resolve_model(current_app.config)
+    except ModelUnavailable as exc:
+        return {"ok": False, "detail": str(exc)}
     if path is None or not path.is_file():
         return {"ok": False, "detail": model_unavailable_message(path)}
     return {

@@ -51,3 +51,14 @@ def test_health_endpoints_are_json_even_for_errors(app: Flask) -> None:
     response = app.test_client().post("/healthz")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_malformed_served_pointer_is_a_missing_model_not_a_500(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "SERVED").write_text("../elsewhere/model.tflite\n", encoding="utf-8")
+    app = make_app(tmp_path / "instance", EMOTUNE_MODELS_DIR=str(models), EMOTUNE_READY_PING_TIMEOUT_S=0.5)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    detail = response.get_json()["checks"]["model"]["detail"]
+    assert "SERVED" in detail and "must hold one model file name" in detail and "EMOTUNE_MODEL_PATH" in detail
