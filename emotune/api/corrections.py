@@ -15,7 +15,7 @@ from emotune.api import bp
 from emotune import lifecycle
 from emotune.api.analyses import _music_source, analysis_state, asked_strategy, load_analysis
 from emotune.api.errors import ApiError
-from emotune.api.validation import is_text, json_object, shown
+from emotune.api.validation import is_optional_text, json_object, shown
 from emotune.extensions import db
 from emotune.field_accuracy import move_count
 from emotune.models import utcnow
@@ -29,8 +29,7 @@ EXAMPLE = (f'{{"emotion": "Sad"}} (one of {", ".join(EMOTIONS)}), or {{"emotion"
 
 def _said(body: dict) -> tuple[str | None, str | None]:
     """(said emotion or None for "keep yours", asked strategy or None) from the JSON body, or a 400."""
-    if "emotion" not in body or not (body["emotion"] is None or is_text(body["emotion"])) or not (
-            body.get("strategy") is None or isinstance(body["strategy"], str)):
+    if "emotion" not in body or not is_optional_text(body["emotion"]) or not is_optional_text(body.get("strategy")):
         raise ApiError(400, "invalid_correction",
                        f'Send JSON like {EXAMPLE} "strategy", if sent, is a strategy name.')
     said = body["emotion"]

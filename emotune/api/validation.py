@@ -41,6 +41,11 @@ def is_text(value: object) -> bool:
     return isinstance(value, str) and "\x00" not in value
 
 
+def is_optional_text(value: object) -> bool:
+    """Whether ``value`` is left out (None) or text a database can store."""
+    return value is None or is_text(value)
+
+
 def is_whole_number(value: object) -> bool:
     """Whether ``value`` is a JSON integer: not a boolean, not a float such as 1.0, 0.5 or 1e400."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -12,7 +12,7 @@ from emotune.api import bp
 from emotune.api.access import voter_key
 from emotune.api.analyses import _music_source, load_analysis, voted_music
 from emotune.api.errors import ApiError
-from emotune.api.validation import is_text, json_object
+from emotune.api.validation import is_optional_text, is_text, json_object
 from emotune.api.serialise import with_votes
 from emotune.extensions import db
 from recommender.feedback import withdraw_vote
@@ -25,7 +25,7 @@ def delete_feedback(analysis_id: str) -> Response:
     _music_source(analysis)
     example = '{"playlist_id": "<spotify id>"} to withdraw your vote on that playlist.'
     body = json_object("invalid_feedback", example)
-    if not is_text(body.get("playlist_id")) or not (body.get("strategy") is None or isinstance(body["strategy"], str)):
+    if not is_text(body.get("playlist_id")) or not is_optional_text(body.get("strategy")):
         raise ApiError(400, "invalid_feedback", f"playlist_id must be a playlist's Spotify id (text) and strategy, "
                                                 f"if sent, a strategy name. Send {example}")
     emotion, strategy = voted_music(analysis, body)
