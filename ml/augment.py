@@ -107,6 +107,15 @@ def make_views(images: np.ndarray, count: int, seed: int, erase_probability: flo
     """
     views = [images, mirror(images)][:count]
     rng = np.random.default_rng(seed)
+    while len(views) < count:
+        views.append(random_views(images, rng, erase_probability, degrade_probability, max_shift))
+    return views
+
+
+def random_views(images: np.ndarray, rng: np.random.Generator, erase_probability: float = 0.0,
+                 degrade_probability: float = 0.0, max_shift: float = MAX_SHIFT_PX) -> np.ndarray:
+    """One random view of each face of a (N, H, W) uint8 batch: affine, then degraded and erased with
+    their probabilities (what :func:`make_views` draws for its random views, and a rotating cache redraws)."""
 
     def random_view(image: np.ndarray) -> np.ndarray:
         out = random_affine(image, rng, max_shift)
@@ -115,9 +124,7 @@ def make_views(images: np.ndarray, count: int, seed: int, erase_probability: flo
             out = degrade(out, rng)
         return random_erase(out, rng, erase_probability)
 
-    while len(views) < count:
-        views.append(np.stack([random_view(image) for image in images]))
-    return views
+    return np.stack([random_view(image) for image in images])
 
 
 def shift_feature_maps(maps: np.ndarray, rng: np.random.Generator, max_cells: int = 1) -> np.ndarray:

@@ -30,7 +30,7 @@ from ml.augment import mirror
 from ml.features import FrozenFeatures
 from ml.fused_batchnorm import fused_batchnorm
 from ml.model import build_model, compile_model
-from ml.train import STEPS_PER_EXECUTION
+from ml.heads import STEPS_PER_EXECUTION
 from ml.views import BatchGatherViews, CachedViews
 
 FER2013_EPOCH_IMAGES = int(28709 * 0.9)

@@ -60,6 +60,17 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
               help="Plan heads trained on the one cached frozen trunk (other seeds) and served as their mean: "
                    "one model, one .tflite; each head beyond the first costs about 37% of a model at serving. "
                    "--time-budget is shared between them.")
+@click.option("--redraw-share", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Rotating cache: after each epoch this share of the faces get fresh random views (new "
+                   "rotation, shift and corruptions) through the frozen part, at that share of a caching pass.")
+@click.option("--distill", is_flag=True,
+              help="With --heads N: train the N heads, then one plan head on their mean's probabilities (soft targets, "
+                   "see ml/distill.py) and serve that head alone, at one head's serving cost.")
+@click.option("--distill-from", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Train one plan head on the probabilities of this saved model (a plan model or ensemble .h5 "
+                   "sharing the plan's frozen trunk) instead of on the labels alone.")
+@click.option("--hard-share", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="When distilling, the share of each target that is the one-hot label (the rest is the teacher's).")
 @click.option("--serve", is_flag=True,
               help="Make the new model the one the service loads (rewrites <output-dir>/SERVED) after printing how "
                    "it compares with the served one; without it the served model stays as it is.")
@@ -68,7 +79,7 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                 views: int, erase_probability: float, degrade_probability: float, max_shift_px: float,
                 cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
                 time_budget: float | None, limit_per_class: int | None, init_weights: Path | None,
-                heads: int, serve: bool) -> None:
+                heads: int, redraw_share: float, distill: bool, distill_from: Path | None, hard_share: float, serve: bool) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report.
 
     A new generation never changes what is served unless --serve is given."""
@@ -84,7 +95,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          cache_dir=None if no_cache else cache_dir,
                          feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class,
-                         init_weights=init_weights, heads=heads)
+                         init_weights=init_weights, heads=heads, redraw_share=redraw_share, distill=distill, distill_from=distill_from,
+                         hard_share=hard_share)
     try:
         result = train(config)
     except (DatasetError, WeightsUnavailable) as error:

@@ -6,7 +6,6 @@ trainable 30% plus the head on those cached features, drawing one view per image
 are the full model's own layers, so the saved ``.h5`` is the plan's whole model.
 """
 
-import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -21,24 +20,21 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from recognizer.emotions import EMOTIONS
 from recognizer.metadata import read_metadata
-from recognizer.recipe import ServingRecipe
+from recognizer.recipe import ServingRecipe, file_sha256
 
-from ml import augment, callbacks, metadata, serving
+from ml import augment, distill, metadata, serving
 from ml.datasets import DatasetError, limit_classes, load_split
 from ml.evaluate import predict_faces, served_metrics
 from ml.export import export_tflite
 from ml.features import FeatureCache, FrozenFeatures, cached
-from ml.fused_batchnorm import fused_batchnorm
 from ml.ensemble import assemble
-from ml.model import PlanModel, build_model, compile_model
+from ml.model import PlanModel, build_model
 from ml.report import compute_metrics, print_metrics, write_report
-from ml.views import CachedViews
+from ml.heads import HeadRun, train_head
+from ml.views import CachedViews, RotatingViews
 from ml.weights import WeightsUnavailable, how_to_provide, resolve_base_weights
 
 console = Console()
-# Training steps Keras runs per call into TensorFlow. More per call (16) saved nothing measurable
-# beside the top's few-millisecond steps (flask benchmark-training times both), so one.
-STEPS_PER_EXECUTION = 1
 
 
 @dataclass
@@ -68,6 +64,10 @@ class TrainConfig:
     feature_cache_key: str | None = None
     init_weights: Path | None = None
     heads: int = 1
+    redraw_share: float = 0.0
+    distill: bool = False
+    distill_from: Path | None = None
+    hard_share: float = 0.5
 
 
 @dataclass
@@ -80,69 +80,6 @@ class TrainResult:
     report_files: dict[str, str]
     metrics: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class HeadRun:
-    """One plan head trained on the cached features: its full model and how its training went."""
-
-    model: keras.Model
-    epochs_run: int
-    best_epoch: int
-    best_val_accuracy: float
-    stopped_by_time_budget: bool
-    fit_seconds: float
-    checkpoint: Path | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """What the metadata records of this head."""
-        return {"epochs_run": self.epochs_run, "best_epoch": self.best_epoch,
-                "best_val_accuracy": round(self.best_val_accuracy, 4),
-                "stopped_by_time_budget": self.stopped_by_time_budget, "fit_seconds": round(self.fit_seconds, 1)}
-
-    def forget_checkpoint(self) -> None:
-        """Delete the finished head's checkpoint once the run's files are written."""
-        if self.checkpoint is not None:
-            self.checkpoint.unlink(missing_ok=True)
-            self.checkpoint.with_suffix("").with_suffix(".json").unlink(missing_ok=True)
-
-
-def train_head(plan: PlanModel, config: TrainConfig, data: "CachedViews", validation: tuple[np.ndarray, np.ndarray],
-               class_weights: dict[int, float], history_csv: Path, cache: FeatureCache | None, name: str,
-               minutes: float | None = None) -> HeadRun:
-    """Fit one plan head (its trainable top) on the cached features, with the plan's callbacks.
-
-    With a cache, a finished head is kept there until the run's files are written, so a run
-    interrupted while training a later head resumes after the heads already done; the epoch being
-    trained resumes through BackupAndRestore. ``minutes`` is this head's time budget (None: none).
-    """
-    checkpoint = cache.root / f"{name}.weights.h5" if cache else None
-    if checkpoint is not None and checkpoint.is_file():
-        plan.model.load_weights(checkpoint)
-        done = json.loads(checkpoint.with_suffix("").with_suffix(".json").read_text())
-        console.print(f"{name}: finished in an earlier, interrupted run; taken from {checkpoint}")
-        return HeadRun(plan.model, checkpoint=checkpoint, **done)
-    top = plan.trainable_part(config.batchnorm_inference)
-    compile_model(top, config.learning_rate, STEPS_PER_EXECUTION)
-    budget = callbacks.TimeBudget(minutes)
-    started = time.monotonic()
-    with fused_batchnorm(top):
-        history = top.fit(
-            data, validation_data=validation, epochs=config.epochs, class_weight=class_weights,
-            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(name) if cache else None),
-                       budget, callbacks.EpochProgress(config.epochs)],
-            verbose=2,
-        )
-    run = HeadRun(plan.model, epochs_run=len(history.history["loss"]),
-                  best_epoch=int(np.argmax(history.history["val_accuracy"])) + 1,
-                  best_val_accuracy=float(max(history.history["val_accuracy"])),
-                  stopped_by_time_budget=budget.triggered, fit_seconds=time.monotonic() - started)
-    if checkpoint is not None:
-        plan.model.save_weights(checkpoint)
-        summary = {k: v for k, v in asdict(run).items() if k not in ("model", "checkpoint")}
-        checkpoint.with_suffix("").with_suffix(".json").write_text(json.dumps(summary))
-        run.checkpoint = checkpoint
-    return run
 
 
 def next_model_path(output_dir: Path, dataset: str) -> Path:
@@ -170,6 +107,19 @@ def start_from(model: keras.Model, path: Path) -> None:
     model.set_weights(source.get_weights())
 
 
+def load_teacher(path: Path, plan: PlanModel) -> distill.Teacher:
+    """The saved model at ``path`` as a distillation teacher for ``plan``'s student (checked to share its trunk)."""
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path} could not be read as a saved Keras model ({error}): pass a .h5 that "
+                           "`flask train-model` or `flask assemble-ensemble` wrote.") from error
+    try:
+        return distill.teacher_from(model, plan.model, plan.frozen_count, path.stem)
+    except distill.TeacherMismatch as error:
+        raise DatasetError(str(error)) from error
+
+
 def print_class_weights(weights: dict[int, float], counts: dict[str, int]) -> None:
     """Show the balanced class weights next to the class counts they come from."""
     table = Table(title="class weights (scikit-learn 'balanced')")
@@ -183,6 +133,15 @@ def print_class_weights(weights: dict[int, float], counts: dict[str, int]) -> No
 def train(config: TrainConfig) -> TrainResult:
     """Run the plan end to end: data, model, cached-feature training, export, report, metadata."""
     started = time.monotonic()
+    if config.distill_from is not None and config.heads > 1:
+        raise DatasetError("--distill-from trains one student from a saved teacher; --heads N --distill trains the "
+                           "teacher's heads first. Use one or the other.")
+    if config.redraw_share and config.views < 3:
+        raise DatasetError(f"--redraw-share redraws the random views, views 3 onwards; --views {config.views} caches only "
+                           "the face and its mirror: raise --views to 3 or more.")
+    if config.distill and config.heads < 2:
+        raise DatasetError("--distill needs a teacher: --heads 2 (or more) to train one in the same run, or "
+                           "--distill-from a saved model.")
     keras.utils.set_random_seed(config.seed)
     weights = resolve_base_weights(config.base_weights, config.pretrained)
     name = config.dataset_name or None
@@ -212,6 +171,7 @@ def train(config: TrainConfig) -> TrainResult:
     if config.init_weights is not None:
         start_from(plan.model, config.init_weights)
         console.print(f"continuing from the weights of {config.init_weights}")
+    teacher = load_teacher(config.distill_from, plan) if config.distill_from is not None else None
     console.print(f"base: {plan.base_layer_count} layers, bottom {plan.frozen_count} frozen, top "
                   f"{plan.base_layer_count - plan.frozen_count} trainable (from {plan.model.layers[plan.frozen_count].name})")
 
@@ -232,7 +192,8 @@ def train(config: TrainConfig) -> TrainResult:
         train_features[index] = cached(cache, f"view{index}", lambda: frozen.compute(view, label=label))
     del views
     val_features = cached(cache, "validation", lambda: frozen.compute(x_val, label="caching validation")).astype(np.float32)
-    frozen.close()
+    if not config.redraw_share:
+        frozen.close()
     cache_seconds = time.monotonic() - cache_started
     console.print(f"frozen-part features cached in {cache_seconds:.0f} s ({train_features.nbytes / 2**30:.2f} GiB)")
 
@@ -242,9 +203,29 @@ def train(config: TrainConfig) -> TrainResult:
     history_csv = config.output_dir / f"{stem}_history.csv"
     targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
     val_targets = keras.utils.to_categorical(y_val, len(EMOTIONS))
+    def epoch_data(head_targets: np.ndarray, seed: int, sample_weights: np.ndarray | None = None) -> CachedViews:
+        if not config.redraw_share:
+            return CachedViews(train_features, head_targets, config.batch_size, seed, config.feature_shift, sample_weights)
+        return RotatingViews(
+            train_features, head_targets, config.batch_size, seed, faces=x_train, share=config.redraw_share,
+            redraw=lambda faces, rng: augment.random_views(faces, rng, config.erase_probability,
+                                                           config.degrade_probability, config.max_shift_px),
+            frozen=frozen.compute, feature_shift=config.feature_shift, sample_weights=sample_weights)
+
     heads: list[HeadRun] = []
     fit_started = time.monotonic()
-    for index in range(config.heads):
+    distilling = teacher is not None or (config.distill and config.heads > 1)
+    runs = (0 if teacher is not None else config.heads) + (1 if distilling else 0)
+
+    def budget(index: int) -> float | None:
+        # What is left, shared by the heads still to train: a head that stops early leaves its time
+        # to the next.
+        if config.time_budget_minutes is None:
+            return None
+        spent = (time.monotonic() - fit_started) / 60
+        return max(1.0, (config.time_budget_minutes - spent) / (runs - index))
+
+    for index in range(runs - (1 if distilling else 0)):
         if index > 0:
             # Another head of the plan on the same frozen ImageNet trunk: a fresh head and trainable
             # top, its own initialisation, dropout and order of views.
@@ -253,22 +234,44 @@ def train(config: TrainConfig) -> TrainResult:
         else:
             plan_k = plan
         csv = history_csv if index == 0 else config.output_dir / f"{stem}_head{index + 1}_history.csv"
-        data = CachedViews(train_features, targets, config.batch_size, config.seed + index, config.feature_shift)
-        minutes = None
-        if config.time_budget_minutes is not None:
-            # What is left, shared by the heads still to train: a head that stops early leaves its
-            # time to the next.
-            spent = (time.monotonic() - fit_started) / 60
-            minutes = max(1.0, (config.time_budget_minutes - spent) / (config.heads - index))
+        data = epoch_data(targets, config.seed + index)
         heads.append(train_head(plan_k, config, data, (val_features, val_targets), class_weights, csv,
-                                cache, f"{stem}_head{index + 1}", minutes))
+                                cache, f"{stem}_head{index + 1}", budget(index)))
         if config.heads > 1:
             console.print(f"head {index + 1}/{config.heads}: best validation accuracy "
                           f"{heads[-1].best_val_accuracy:.4f} after {heads[-1].epochs_run} epochs")
-    del train_features, val_features
-    fit_seconds = sum(head.fit_seconds for head in heads)
-    epochs_run, best_epoch = heads[0].epochs_run, heads[0].best_epoch
     ensemble = assemble([head.model for head in heads]) if len(heads) > 1 else None
+    distillation: dict[str, Any] | None = None
+    student: HeadRun | None = None
+    if distilling:
+        if teacher is None:
+            teacher = distill.teacher_from(ensemble.model, plan.model, plan.frozen_count, f"{stem} heads")
+            keras.utils.set_random_seed(config.seed + len(heads))
+            plan = build_model(weights, config.learning_rate)
+            ensemble = None
+        # A saved teacher's targets are kept with the features, named by its file's hash, so a second
+        # student of the same teacher (other share, other start) skips the teacher's pass.
+        soft = cached(cache if config.distill_from else None,
+                      f"teacher-{file_sha256(config.distill_from)[:16]}" if config.distill_from else "",
+                      lambda: distill.soft_targets(teacher, train_features[0], train_features[1]))
+        distillation = {"teacher": teacher.describe(), "hard_share": config.hard_share,
+                        "teacher_accuracy_on_clean_train_faces": round(distill.agreement(soft, y_train), 4),
+                        "targets": "hard_share x one-hot + (1 - hard_share) x the teacher's mean on the clean face and its mirror"}
+        console.print(f"distilling {teacher.name} ({teacher.heads} head(s); {distillation['teacher_accuracy_on_clean_train_faces']:.4f} "
+                      f"of the training faces read right) into one plan head, {config.hard_share:g} of each target the label")
+        data = epoch_data(distill.blend(y_train, soft, config.hard_share), config.seed + len(heads),
+                          distill.label_weights(y_train, class_weights))
+        history_csv = config.output_dir / f"{stem}_student_history.csv"
+        student = train_head(plan, config, data, (val_features, val_targets), None, history_csv, cache,
+                             f"{stem}_student", budget(runs - 1))
+        console.print(f"student: best validation accuracy {student.best_val_accuracy:.4f} after {student.epochs_run} epochs")
+    del train_features, val_features
+    if config.redraw_share:
+        frozen.close()
+    runs_done = heads + ([student] if student else [])
+    fit_seconds = sum(run.fit_seconds for run in runs_done)
+    served_run = student or heads[0]
+    epochs_run, best_epoch = served_run.epochs_run, served_run.best_epoch
     served = ensemble.model if ensemble else plan.model
 
     served.save(model_path)
@@ -294,23 +297,26 @@ def train(config: TrainConfig) -> TrainResult:
         model_path=model_path, tflite_path=tflite_path, plan=plan, dataset=full_train, test=test,
         train_counts=train_counts, val_count=len(y_val), class_weights=class_weights, config=asdict(config),
         epochs_run=epochs_run, best_epoch=best_epoch,
-        stopped_by_time_budget=any(head.stopped_by_time_budget for head in heads),
+        stopped_by_time_budget=any(run.stopped_by_time_budget for run in runs_done),
         serving_choice=choice.to_metadata(),
         metrics={"test": metrics, "test_mirror_averaged": metrics_flip, "test_single_pass": metrics_plain,
-                 "best_val_accuracy": max(head.best_val_accuracy for head in heads),
+                 "best_val_accuracy": served_run.best_val_accuracy if student else max(h.best_val_accuracy for h in heads),
                  "validation": {"accuracy": choice.prior.scores[choice.prior.correction.exponent][0],
                                 **{key: round(value, 4) for key, value in choice.validation.items()}}},
         timings={"wall_seconds": round(wall, 1), "feature_cache_seconds": round(cache_seconds, 1),
-                 "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(epochs_run, 1), 1)},
+                 "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / max(sum(run.epochs_run for run in runs_done), 1), 1)},
         export_agreement=agreement, report_files=report_files,
     )
     if ensemble:
         meta["architecture"] = ensemble.architecture(meta["architecture"])
+    if len(heads) > 1:
         meta["training"]["heads"] = [head.summary() for head in heads]
+    if distillation is not None:
+        meta["training"]["distillation"] = {**distillation, "student": student.summary()}
     metadata_path = metadata.write(meta, model_path)
     if cache is not None:
-        for head in heads:
-            head.forget_checkpoint()
+        for run in runs_done:
+            run.forget_checkpoint()
     console.print(f"[bold]saved[/bold] {model_path}, {tflite_path}, {metadata_path}; wall time {wall / 60:.1f} min; "
                   f"epochs {epochs_run} (best {best_epoch}); test accuracy {metrics['accuracy']:.4f}, "
                   f"macro-F1 {metrics['macro_f1']:.4f}")

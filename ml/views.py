@@ -9,6 +9,8 @@ matters because the trainable top takes only a few milliseconds per image
 (``flask benchmark-training`` compares them in one run).
 """
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 
@@ -19,12 +21,15 @@ class BatchGatherViews(keras.utils.PyDataset):
     """Batches of cached features, one random view per image, reshuffled each epoch, gathered per batch.
 
     Each map is also moved by up to ``feature_shift`` cells (see :func:`ml.augment.shift_feature_maps`).
+    ``targets`` may be soft (a distillation's blend, ``ml.distill``); ``sample_weights`` (one per image)
+    then carry the class weights, and batches are (maps, targets, weights).
     """
 
     def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
-                 feature_shift: int = 0) -> None:
+                 feature_shift: int = 0, sample_weights: np.ndarray | None = None) -> None:
         super().__init__()
         self.features, self.targets, self.batch_size = features, targets, batch_size
+        self.sample_weights = sample_weights
         self.feature_shift = feature_shift
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
@@ -32,10 +37,15 @@ class BatchGatherViews(keras.utils.PyDataset):
     def __len__(self) -> int:
         return int(np.ceil(self.features.shape[1] / self.batch_size))
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         maps = augment.shift_feature_maps(self.features[self.view[rows], rows], self.rng, self.feature_shift)
-        return maps.astype(np.float32), self.targets[rows]
+        return self._batch(maps.astype(np.float32), rows)
+
+    def _batch(self, maps: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        if self.sample_weights is None:
+            return maps, self.targets[rows]
+        return maps, self.targets[rows], self.sample_weights[rows]
 
     def on_epoch_end(self) -> None:
         count = self.features.shape[1]
@@ -50,9 +60,9 @@ class CachedViews(BatchGatherViews):
     batch is a contiguous slice converted on the way out.
     """
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         part = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        return self.epoch_maps[part].astype(np.float32), self.epoch_targets[part]
+        return self._batch(self.epoch_maps[part].astype(np.float32), self.order[part])
 
     def on_epoch_end(self) -> None:
         super().on_epoch_end()
@@ -60,4 +70,45 @@ class CachedViews(BatchGatherViews):
         self.epoch_maps = self.features[self.view[rows], rows]
         if self.feature_shift:
             self.epoch_maps = augment.shift_feature_maps(self.epoch_maps, self.rng, self.feature_shift)
-        self.epoch_targets = self.targets[rows]
+
+
+class RotatingViews(CachedViews):
+    """:class:`CachedViews` whose random views are partly drawn afresh at the end of every epoch.
+
+    A cache of a few views per face is cheap but fixed: every epoch sees the same rotations, shifts
+    and corruptions. Here, after each epoch, ``share`` of the faces get a new random view (a new
+    affine, degraded with its probability) in every random slot (views ``first_random`` onwards),
+    computed through the frozen part and written into the cache in place; the clean face and its
+    mirror (views 0 and 1) stay. ``redraw`` makes the new views of (N, 48, 48) faces with the
+    generator it is given; ``frozen`` turns faces into features. Over E epochs a face sees about
+    ``E * share`` fresh views per slot for ``share`` of one caching pass's cost per epoch.
+    """
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, *,
+                 faces: np.ndarray, share: float, redraw: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+                 frozen: Callable[[np.ndarray], np.ndarray], first_random: int = 2, feature_shift: int = 0,
+                 sample_weights: np.ndarray | None = None) -> None:
+        if not 0.0 < share <= 1.0:
+            raise ValueError(f"share must lie in (0, 1], not {share}")
+        if features.shape[0] <= first_random:
+            raise ValueError(f"a rotating cache needs random views beyond the first {first_random}; "
+                             f"the cache holds {features.shape[0]} per face")
+        self.faces, self.share, self.redraw, self.frozen = faces, share, redraw, frozen
+        self.first_random = first_random
+        self.redrawn = 0
+        self._started = False
+        super().__init__(features, targets, batch_size, seed, feature_shift, sample_weights)
+        self._started = True
+
+    def on_epoch_end(self) -> None:
+        if self._started:
+            self.redraw_views()
+        super().on_epoch_end()
+
+    def redraw_views(self) -> None:
+        """Replace ``share`` of the faces' random views with fresh ones (features computed now)."""
+        count = self.features.shape[1]
+        rows = np.sort(self.rng.choice(count, size=max(1, int(round(self.share * count))), replace=False))
+        for slot in range(self.first_random, self.features.shape[0]):
+            self.features[slot, rows] = self.frozen(self.redraw(self.faces[rows], self.rng))
+        self.redrawn += len(rows) * (self.features.shape[0] - self.first_random)

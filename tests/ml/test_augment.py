@@ -184,3 +184,13 @@ def test_views_without_erasing_are_affine_copies_only(faces: np.ndarray) -> None
     plain = augment.make_views(faces, 3, seed=5)[2]
     rng = np.random.default_rng(5)
     np.testing.assert_array_equal(plain, np.stack([augment.random_affine(face, rng) for face in faces]))
+
+
+def test_random_views_are_make_views_random_views_and_redraw_afresh() -> None:
+    faces = np.random.default_rng(0).integers(0, 256, size=(6, 48, 48), dtype=np.uint8)
+    views = augment.make_views(faces, 3, seed=9, degrade_probability=0.5)
+    again = augment.random_views(faces, np.random.default_rng(9), degrade_probability=0.5)
+    np.testing.assert_array_equal(views[2], again)  # the rotating cache draws what the cache would
+    fresh = augment.random_views(faces, np.random.default_rng(10), degrade_probability=0.5)
+    assert fresh.shape == faces.shape and fresh.dtype == np.uint8
+    assert not np.array_equal(fresh, again)

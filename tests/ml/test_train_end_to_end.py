@@ -271,3 +271,84 @@ def test_training_without_serve_leaves_the_served_model_as_it_was(ensemble: Path
 def test_training_with_serve_makes_the_new_model_the_served_one(two_heads: Path) -> None:
     assert (two_heads.parent / POINTER_NAME).read_text() == f"{two_heads.name}\n"
     assert find_default_model(two_heads.parent) == two_heads
+
+
+@pytest.fixture(scope="module")
+def distilled(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `flask train-model --heads 2 --distill` run: two heads, then one student on their mean's probabilities,
+    with a rotating cache (half the faces' random view drawn afresh after the epoch)."""
+    data = next(trained.parent.glob("data*/fer2013"))
+    out = tmp_path_factory.mktemp("distilled")
+    cache = tmp_path_factory.mktemp("distilled-cache")
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "3", "--val-fraction", "0.25", "--heads", "2",
+                                              "--distill", "--hard-share", "0.3", "--redraw-share", "0.5", "--output-dir", str(out),
+                                              "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert "into one plan head" in result.output
+    assert not list(cache.glob("*/*.weights.h5")), "the heads' and the student's checkpoints are removed at the end"
+    return out / "mobilenetv2_fer2013_1.tflite"
+
+
+def test_distilled_run_serves_one_head_and_records_its_teacher(distilled: Path, trained: Path) -> None:
+    meta = json.loads(distilled.with_suffix(".json").read_text())
+    single = json.loads((trained / "mobilenetv2_fer2013_1.json").read_text())
+    # One plan head at serving: the same parameter count as a plan model, no ensemble record.
+    assert meta["architecture"]["parameters"] == single["architecture"]["parameters"]
+    assert "ensemble" not in meta["architecture"]
+    assert len(meta["training"]["heads"]) == 2
+    distillation = meta["training"]["distillation"]
+    assert distillation["teacher"] == {"name": "mobilenetv2_fer2013_1 heads", "heads": 2}
+    assert distillation["hard_share"] == 0.3
+    assert 0.0 <= distillation["teacher_accuracy_on_clean_train_faces"] <= 1.0
+    assert distillation["student"]["epochs_run"] == meta["training"]["epochs_run"] == 1
+    assert (distilled.parent / "mobilenetv2_fer2013_1_student_history.csv").is_file()
+    assert meta["hyperparameters"]["augmentation"]["redrawn_share_per_epoch"] == 0.5
+    assert meta["serving"]["temperature"]["value"] > 0 and 0 <= meta["metrics"]["test"]["accuracy"] <= 1
+
+
+def test_distilling_from_a_saved_ensemble(ensemble: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    data = next(ensemble.parent.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--epochs", "1", "--views", "2", "--val-fraction", "0.25",
+                                              "--distill-from", str(ensemble.with_suffix(".h5")),
+                                              "--output-dir", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "mobilenetv2_fer2013_1.json").read_text())
+    assert meta["training"]["distillation"]["teacher"] == {"name": "mobilenetv2_fer2013_3", "heads": 2}
+    assert meta["training"]["distillation"]["hard_share"] == 0.5
+
+
+def test_distilling_from_a_model_of_another_trunk_is_a_clear_error(trained: Path, tmp_path: Path) -> None:
+    """A teacher whose frozen layers hold other weights (here: the student starts from random weights)."""
+    data = next(trained.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--no-pretrained", "--epochs", "1",
+                                              "--views", "2", "--val-fraction", "0.25", "--distill-from",
+                                              str(trained / "mobilenetv2_fer2013_1.h5"), "--output-dir", str(tmp_path),
+                                              "--no-cache"])
+    assert result.exit_code != 0
+    assert "frozen layer" in result.output and "same ImageNet weights" in result.output
+    assert not list(tmp_path.glob("*.h5")), "nothing is written when the teacher does not fit"
+
+
+def test_distill_from_and_heads_together_are_refused(trained: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--heads", "2", "--distill-from", str(trained / "mobilenetv2_fer2013_1.h5"),
+                                              "--output-dir", str(tmp_path), "--no-cache"])
+    assert result.exit_code != 0 and "Use one or the other" in result.output
+
+
+def test_distill_without_a_teacher_is_refused(trained: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--distill", "--output-dir", str(tmp_path), "--no-cache"])
+    assert result.exit_code != 0 and "--distill needs a teacher" in result.output
+
+
+def test_a_rotating_cache_needs_random_views(trained: Path, imagenet_weights: Path, tmp_path: Path) -> None:
+    data = next(trained.parent.glob("data*/fer2013"))
+    result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
+                                              "--views", "2", "--redraw-share", "0.2", "--output-dir", str(tmp_path),
+                                              "--no-cache"])
+    assert result.exit_code != 0 and "raise --views to 3 or more" in result.output

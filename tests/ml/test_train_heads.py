@@ -7,7 +7,8 @@ import numpy as np
 
 from ml.features import FeatureCache
 from ml.model import build_model
-from ml.train import CachedViews, TrainConfig, train_head
+from ml.heads import train_head
+from ml.train import CachedViews, TrainConfig
 
 
 def _data(plan, count: int = 16) -> tuple[CachedViews, tuple[np.ndarray, np.ndarray]]:

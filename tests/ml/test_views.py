@@ -7,7 +7,7 @@ import pytest
 
 from ml.fused_batchnorm import fused_batchnorm
 from ml.model import build_model, compile_model
-from ml.views import BatchGatherViews, CachedViews
+from ml.views import BatchGatherViews, CachedViews, RotatingViews
 
 
 def _cache(views: int = 3, count: int = 37, shape: tuple[int, ...] = (4, 4, 2)) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +40,20 @@ def test_epoch_gather_draws_a_new_order_and_views_each_epoch() -> None:
     first = lean.epoch_maps.copy()
     lean.on_epoch_end()
     assert not np.array_equal(first, lean.epoch_maps)
-    assert sorted(map(bytes, lean.epoch_targets)) == sorted(map(bytes, targets))
+    epoch_targets = np.concatenate([lean[i][1] for i in range(len(lean))])
+    assert sorted(map(bytes, epoch_targets)) == sorted(map(bytes, targets))
+
+
+def test_sample_weights_follow_their_images_in_both_paths() -> None:
+    features, targets = _cache()
+    weights = np.arange(len(targets), dtype=np.float32) + 1
+    for views in (BatchGatherViews(features, targets, 8, seed=5, sample_weights=weights),
+                  CachedViews(features, targets, 8, seed=5, sample_weights=weights)):
+        for index in range(len(views)):
+            maps, batch_targets, batch_weights = views[index]
+            rows = views.order[index * 8:(index + 1) * 8]
+            np.testing.assert_array_equal(batch_weights, weights[rows])
+            np.testing.assert_array_equal(batch_targets, targets[rows])
 
 
 @pytest.mark.tensorflow
@@ -69,3 +82,45 @@ def test_fast_path_trains_to_the_plain_paths_weights() -> None:
     untouched = build_model(None).trainable_part().get_weights()
     changed = sum(not np.allclose(a, b) for a, b in zip(untouched, weights_plain))
     assert changed > len(untouched) // 2
+
+
+def _rotating(features: np.ndarray, targets: np.ndarray, share: float) -> tuple[RotatingViews, list[int]]:
+    faces = np.arange(features.shape[1], dtype=np.uint8)[:, None, None] * np.ones((1, 48, 48), dtype=np.uint8)
+    calls: list[int] = []
+
+    def frozen(batch: np.ndarray) -> np.ndarray:
+        calls.append(len(batch))
+        # A recognisable "feature" per face: its id (all pixels of face k are k) plus one.
+        return np.broadcast_to(batch[:, :1, :1, None] + 1.0, (len(batch), *features.shape[2:])).astype(np.float16)
+
+    def redraw(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return batch
+
+    return RotatingViews(features, targets, 8, seed=2, faces=faces, share=share, redraw=redraw, frozen=frozen), calls
+
+
+def test_rotating_cache_redraws_its_share_of_random_views_each_epoch_and_keeps_the_clean_ones() -> None:
+    features, targets = _cache(views=4, count=40)
+    clean = features[:2].copy()
+    views, calls = _rotating(features, targets, share=0.25)
+    assert calls == [] and views.redrawn == 0, "nothing is redrawn before the first epoch"
+    views.on_epoch_end()
+    assert calls == [10, 10] and views.redrawn == 20  # 25% of 40 faces, in each of the 2 random slots
+    np.testing.assert_array_equal(features[:2], clean)
+    changed = np.flatnonzero(features[2, :, 0, 0, 0] == np.arange(40) + 1)
+    assert len(changed) == 10
+    # The same faces got new views in both random slots, and each face's new features are its own.
+    np.testing.assert_array_equal(features[3, changed, 0, 0, 0], changed + 1)
+    views.on_epoch_end()
+    assert views.redrawn == 40
+    # The epoch's batches come from the redrawn cache.
+    maps = np.concatenate([views[i][0] for i in range(len(views))])
+    assert maps.shape == (40, 4, 4, 2)
+
+
+def test_rotating_cache_refuses_a_cache_without_random_views() -> None:
+    features, targets = _cache(views=2)
+    with pytest.raises(ValueError, match="random views"):
+        _rotating(features, targets, share=0.5)
+    with pytest.raises(ValueError, match="share"):
+        _rotating(_cache(views=3)[0], targets, share=0.0)
