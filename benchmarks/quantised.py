@@ -1,4 +1,4 @@
-"""Quantised exports measured: ``python -m benchmarks.quantised --h5 ml/models/mobilenetv2_fer2013_5.h5``.
+"""Quantised exports measured: ``python -m benchmarks.quantised --h5 ml/models/mobilenetv2_fer2013_8.h5``.
 
 Exports the Keras model as float32 (the served format), float16 weights, dynamic-range int8 and
 full int8 (calibrated on FER2013 training faces), and full int8 with the layers that quantise worst

@@ -1,6 +1,6 @@
 """Robustness of the served model to what phones do to faces: accuracy clean and under each condition.
 
-    python -m benchmarks.robustness --model ml/models/mobilenetv2_fer2013_5.tflite \\
+    python -m benchmarks.robustness --model ml/models/mobilenetv2_fer2013_8.tflite \\
         --data-dir ../shared/data/fer2013 [--per-class 100] [--split test|validation] [--json]
 
 Takes ``--per-class`` faces of each class (seeded; all of a class that has fewer) from the split,

@@ -1,9 +1,9 @@
 """The served model, on FER2013's full test split, through the code that serves it: the figures its
 metadata, the model card and the README quote (accuracy, macro-F1, calibration, band accuracies,
-robustness). It is the ensemble ``mobilenetv2_fer2013_5`` (the heads of ``_1`` and ``_4`` on one
-frozen trunk), chosen on the validation split over ``_3``, ``_4`` and ``_1``. Its accuracy (0.6796)
-is under the 0.695 target of the model work, so the test holds it to its recorded figures; calibration
-meets its 0.03 ECE target."""
+robustness). It is ``mobilenetv2_fer2013_8``, one plan head distilled from the two-head ensemble
+``_5`` (within the serving budget of one head, which the ensemble is not), chosen on the validation
+split over ``_6``, ``_7`` and ``_4``. Its accuracy (0.6598) is under the 0.70 target of the model work,
+so the test holds it to its recorded figures; calibration meets its 0.03 ECE target."""
 
 import json
 from pathlib import Path
@@ -21,7 +21,7 @@ from recognizer.pipeline import Recognizer
 pytestmark = pytest.mark.slow
 
 MODELS = Path(__file__).resolve().parents[2] / "ml" / "models"
-MODEL = MODELS / "mobilenetv2_fer2013_5.tflite"
+MODEL = MODELS / "mobilenetv2_fer2013_8.tflite"
 MACRO_F1_TARGET = 0.62
 ECE_TARGET = 0.03
 
@@ -38,7 +38,7 @@ def test_a_fresh_clone_serves_exactly_the_model_the_pointer_names(tmp_path: Path
     config = config_from_env({})
     assert resolve_model({**config, "EMOTUNE_MODEL_PATH": None}) == MODEL
     # Files of other generations beside it change nothing: the pointer decides.
-    for name in ("mobilenetv2_fer2013_5.tflite", "mobilenetv2_fer2013_5.json", "SERVED"):
+    for name in (MODEL.name, MODEL.with_suffix(".json").name, "SERVED"):
         (tmp_path / name).write_bytes((MODELS / name).read_bytes())
     (tmp_path / "mobilenetv2_fer2013_9.tflite").write_bytes(b"a newer run")
     assert resolve_model({**config, "EMOTUNE_MODELS_DIR": str(tmp_path), "EMOTUNE_MODEL_PATH": None}) == tmp_path / MODEL.name
@@ -49,7 +49,9 @@ def test_evaluation_and_serving_share_one_recipe(fer2013_root: Path) -> None:
     faces = load_split(fer2013_root, "test").images[::120]
     recognizer = Recognizer.from_path(MODEL, num_threads=2)
     evaluated, recipe = predict_as_served(MODEL, faces)
-    assert recipe == recognizer.recipe and recipe.temperature != 1.0 and recipe.prior is not None
+    exponent = json.loads(MODEL.with_suffix(".json").read_text())["serving"]["class_prior"]["exponent"]
+    assert recipe == recognizer.recipe and recipe.temperature != 1.0
+    assert (recipe.prior is None) == (exponent == 0), "the prior applied is the one validation chose"
     served = recognizer.classify(list(faces))
     np.testing.assert_allclose(served, evaluated, atol=1e-6)
 
@@ -62,12 +64,16 @@ def test_committed_model_reproduces_its_recorded_figures(fer2013_root: Path) -> 
     metrics = compute_metrics(test.labels, probabilities)
     recorded = json.loads(MODEL.with_suffix(".json").read_text())["metrics"]["test"]
     exponent = json.loads(MODEL.with_suffix(".json").read_text())["serving"]["class_prior"]["exponent"]
-    assert "mirror" in recognizer.recipe.describe() and f"class prior^{exponent:g}" in recognizer.recipe.describe()
+    assert "mirror" in recognizer.recipe.describe()
+    assert (f"class prior^{exponent:g}" in recognizer.recipe.describe()) == (exponent > 0)
     assert metrics["accuracy"] == pytest.approx(recorded["accuracy"], abs=5e-4)
     assert metrics["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=5e-4)
     assert metrics["ece"] == pytest.approx(recorded["ece"], abs=5e-4)
     assert metrics["macro_f1"] >= MACRO_F1_TARGET and metrics["ece"] <= ECE_TARGET
-    assert json.loads(MODEL.with_suffix(".json").read_text())["architecture"]["ensemble"]["heads"] == 2
+    meta = json.loads(MODEL.with_suffix(".json").read_text())
+    # One plan head at serving, taught by the two-head ensemble.
+    assert "ensemble" not in meta["architecture"]
+    assert meta["training"]["distillation"]["teacher"] == {"name": "mobilenetv2_fer2013_5", "heads": 2}
     assert recognizer.recipe.bands is not None
     for band, stored in zip(band_report(recognizer.recipe.bands, probabilities, test.labels), recorded["bands"]):
         assert band["key"] == stored["key"] and band["accuracy"] == pytest.approx(stored["accuracy"], abs=5e-3)
