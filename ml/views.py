@@ -76,7 +76,8 @@ class RotatingViews(CachedViews):
     """:class:`CachedViews` whose random views are partly drawn afresh at the end of every epoch.
 
     A cache of a few views per face is cheap but fixed: every epoch sees the same rotations, shifts
-    and corruptions. Here, after each epoch, ``share`` of the faces get a new random view (a new
+    and corruptions. Here, each time Keras ends an epoch (``fit`` also signals one end before the
+    first epoch, when it resets its iterator), ``share`` of the faces get a new random view (a new
     affine, degraded with its probability) in every random slot (views ``first_random`` onwards),
     computed through the frozen part and written into the cache in place; the clean face and its
     mirror (views 0 and 1) stay. ``redraw`` makes the new views of (N, 48, 48) faces with the
