@@ -66,6 +66,8 @@ def test_undo_restores_a_deleted_entry(page: Page, check_a11y) -> None:
     items = page.locator("#history-list li")
     expect(items).to_have_count(1)
     entry_id = items.first.get_attribute("data-analysis-id")
+    # The list refreshes a moment after the result shows: read its summary once it names the result.
+    expect(items.first.locator(".history-summary")).not_to_have_text("Still working…")
     summary = items.first.locator(".history-summary").inner_text()
     deletes: list[str] = []
     page.on("request", lambda r: deletes.append(r.url) if r.method == "DELETE" else None)
