@@ -52,14 +52,19 @@ class TimeBudget(keras.callbacks.Callback):
             print(f"Time budget of {self.seconds / 60:.0f} min reached after epoch {epoch + 1}: stopping.")
 
 
-def plan_callbacks(history_csv: str, backup_dir: Path | None = None) -> list[keras.callbacks.Callback]:
+def plan_callbacks(history_csv: str, backup_dir: Path | None = None, ema: bool = False) -> list[keras.callbacks.Callback]:
     """EarlyStopping(patience=6, best weights restored), ReduceLROnPlateau(patience=3), per-epoch CSV log.
 
     With ``backup_dir``, Keras's BackupAndRestore saves the run after every epoch, and a rerun of the
-    same settings resumes from the last finished epoch instead of starting again.
+    same settings resumes from the last finished epoch instead of starting again. With ``ema`` (the
+    optimiser keeps a moving average of the weights), validation, early stopping and the weights kept
+    are the averaged ones.
     """
     backup = [keras.callbacks.BackupAndRestore(str(backup_dir))] if backup_dir else []
-    return [*backup,
+    # After the backup, which must save the raw weights it resumes from; before early stopping, which
+    # must see (and keep) the averaged ones at each epoch's end.
+    average = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if ema else []
+    return [*backup, *average,
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=EARLY_STOPPING_PATIENCE,
                                       restore_best_weights=True, verbose=1),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", mode="min", patience=REDUCE_LR_PATIENCE,

@@ -71,6 +71,11 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
                    "sharing the plan's frozen trunk) instead of on the labels alone.")
 @click.option("--hard-share", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="When distilling, the share of each target that is the one-hot label (the rest is the teacher's).")
+@click.option("--label-smoothing", default=0.0, show_default=True, type=click.FloatRange(0, 0.5),
+              help="Move this share of every target to the uniform distribution (still categorical cross-entropy).")
+@click.option("--ema-momentum", default=0.0, show_default=True, type=click.FloatRange(0, 0.99999),
+              help="Keep an exponential moving average of the weights with this momentum (0: off; 0.999 averages "
+                   "about the last 1,000 steps): validation, early stopping and the saved model use the average.")
 @click.option("--serve", is_flag=True,
               help="Make the new model the one the service loads (rewrites <output-dir>/SERVED) after printing how "
                    "it compares with the served one; without it the served model stays as it is.")
@@ -79,7 +84,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                 views: int, erase_probability: float, degrade_probability: float, max_shift_px: float,
                 cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
                 time_budget: float | None, limit_per_class: int | None, init_weights: Path | None,
-                heads: int, redraw_share: float, distill: bool, distill_from: Path | None, hard_share: float, serve: bool) -> None:
+                heads: int, redraw_share: float, distill: bool, distill_from: Path | None, hard_share: float,
+                label_smoothing: float, ema_momentum: float, serve: bool) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report.
 
     A new generation never changes what is served unless --serve is given."""
@@ -96,7 +102,7 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class,
                          init_weights=init_weights, heads=heads, redraw_share=redraw_share, distill=distill, distill_from=distill_from,
-                         hard_share=hard_share)
+                         hard_share=hard_share, label_smoothing=label_smoothing, ema_momentum=ema_momentum)
     try:
         result = train(config)
     except (DatasetError, WeightsUnavailable) as error:

@@ -71,13 +71,14 @@ def train_head(plan: PlanModel, config: "TrainConfig", data: CachedViews, valida
         console.print(f"{name}: finished in an earlier, interrupted run; taken from {checkpoint}")
         return HeadRun(plan.model, checkpoint=checkpoint, **done)
     top = plan.trainable_part(config.batchnorm_inference)
-    compile_model(top, config.learning_rate, STEPS_PER_EXECUTION)
+    compile_model(top, config.learning_rate, STEPS_PER_EXECUTION, config.label_smoothing, config.ema_momentum)
     budget = callbacks.TimeBudget(minutes)
     started = time.monotonic()
     with fused_batchnorm(top):
         history = top.fit(
             data, validation_data=validation, epochs=config.epochs, class_weight=class_weights,
-            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(name) if cache else None),
+            callbacks=[*callbacks.plan_callbacks(str(history_csv), cache.backup_dir(name) if cache else None,
+                                                 ema=config.ema_momentum > 0),
                        budget, callbacks.EpochProgress(config.epochs)],
             verbose=2,
         )

@@ -76,6 +76,9 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
         "class_weights": {EMOTIONS[i]: round(w, 4) for i, w in class_weights.items()},
         "hyperparameters": {
             "loss": "categorical_crossentropy", "optimizer": "Adam", "learning_rate": config["learning_rate"],
+            "label_smoothing": config.get("label_smoothing", 0.0),
+            "weight_average": ({"kind": "EMA (Adam use_ema, weights swapped in for validation and kept)",
+                                "momentum": config["ema_momentum"]} if config.get("ema_momentum") else None),
             "batch_size": config["batch_size"], "max_epochs": config["epochs"], "val_fraction": config["val_fraction"],
             "seed": config["seed"], "limit_per_class": config["limit_per_class"],
             "early_stopping": {"monitor": "val_accuracy", "patience": callbacks.EARLY_STOPPING_PATIENCE, "restore_best_weights": True},

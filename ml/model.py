@@ -86,14 +86,20 @@ def build_model(weights: str | None, learning_rate: float = LEARNING_RATE) -> Pl
     return PlanModel(model=model, base_layer_count=count, frozen_count=frozen)
 
 
-def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE, steps_per_execution: int = 1) -> None:
+def compile_model(model: keras.Model, learning_rate: float = LEARNING_RATE, steps_per_execution: int = 1,
+                  label_smoothing: float = 0.0, ema_momentum: float = 0.0) -> None:
     """Compile with the plan's loss and optimiser; ``steps_per_execution`` batches run per TensorFlow call.
 
+    ``label_smoothing`` moves that share of each target to the uniform distribution (the loss stays
+    categorical cross-entropy); ``ema_momentum`` > 0 makes Adam keep an exponential moving average of
+    the weights, which :class:`keras.callbacks.SwapEMAWeights` swaps in for validation and keeps.
     XLA is off on purpose: on this CPU it made a training step about six times slower.
     """
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, use_ema=ema_momentum > 0,
+                                        ema_momentum=ema_momentum or 0.99),
+        loss=(keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if label_smoothing
+              else "categorical_crossentropy"),
         metrics=["accuracy"],
         jit_compile=False,
         steps_per_execution=steps_per_execution,

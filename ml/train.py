@@ -68,6 +68,8 @@ class TrainConfig:
     distill: bool = False
     distill_from: Path | None = None
     hard_share: float = 0.5
+    label_smoothing: float = 0.0
+    ema_momentum: float = 0.0
 
 
 @dataclass
