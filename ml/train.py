@@ -6,6 +6,8 @@ trainable 30% plus the head on those cached features, drawing one view per image
 are the full model's own layers, so the saved ``.h5`` is the plan's whole model.
 """
 
+import hashlib
+import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -89,6 +91,21 @@ def next_model_path(output_dir: Path, dataset: str) -> Path:
     pattern = re.compile(rf"^mobilenetv2_{re.escape(dataset)}_(\d+)\.(h5|tflite|json)$")
     taken = [int(m.group(1)) for p in output_dir.glob("*") if (m := pattern.match(p.name))]
     return output_dir / f"mobilenetv2_{dataset}_{max(taken, default=0) + 1}.h5"
+
+
+# Options that may change between an interrupted run and its rerun without changing what it trains.
+RESUMABLE_CHANGES = ("time_budget_minutes", "threads")
+
+
+def run_key(config: TrainConfig) -> str:
+    """A short hash of everything the run trains with (output folder included), naming its checkpoints.
+
+    A finished head or an epoch backup is taken up again only by a rerun of the same settings; another
+    run that happens to get the same model name (another output folder, another rate) starts afresh.
+    """
+    settings = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES}
+    settings["output_dir"] = str(Path(config.output_dir).resolve())
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def start_from(model: keras.Model, path: Path) -> None:
@@ -202,6 +219,7 @@ def train(config: TrainConfig) -> TrainResult:
     config.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = next_model_path(config.output_dir, full_train.name)
     stem = model_path.stem
+    checkpoint_name = f"{stem}-{run_key(config)}"
     history_csv = config.output_dir / f"{stem}_history.csv"
     targets = keras.utils.to_categorical(y_train, len(EMOTIONS))
     val_targets = keras.utils.to_categorical(y_val, len(EMOTIONS))
@@ -238,7 +256,7 @@ def train(config: TrainConfig) -> TrainResult:
         csv = history_csv if index == 0 else config.output_dir / f"{stem}_head{index + 1}_history.csv"
         data = epoch_data(targets, config.seed + index)
         heads.append(train_head(plan_k, config, data, (val_features, val_targets), class_weights, csv,
-                                cache, f"{stem}_head{index + 1}", budget(index)))
+                                cache, f"{checkpoint_name}_head{index + 1}", budget(index)))
         if config.heads > 1:
             console.print(f"head {index + 1}/{config.heads}: best validation accuracy "
                           f"{heads[-1].best_val_accuracy:.4f} after {heads[-1].epochs_run} epochs")
@@ -265,7 +283,7 @@ def train(config: TrainConfig) -> TrainResult:
                           distill.label_weights(y_train, class_weights))
         history_csv = config.output_dir / f"{stem}_student_history.csv"
         student = train_head(plan, config, data, (val_features, val_targets), None, history_csv, cache,
-                             f"{stem}_student", budget(runs - 1))
+                             f"{checkpoint_name}_student", budget(runs - 1))
         console.print(f"student: best validation accuracy {student.best_val_accuracy:.4f} after {student.epochs_run} epochs")
     del train_features, val_features
     if config.redraw_share:

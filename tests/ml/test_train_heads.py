@@ -1,5 +1,6 @@
 """Heads trained on cached features: the plan's fit of one head, and a finished head kept for a resumed run."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -8,7 +9,7 @@ import numpy as np
 from ml.features import FeatureCache
 from ml.model import build_model
 from ml.heads import train_head
-from ml.train import CachedViews, TrainConfig
+from ml.train import CachedViews, TrainConfig, run_key
 
 
 def _data(plan, count: int = 16) -> tuple[CachedViews, tuple[np.ndarray, np.ndarray]]:
@@ -56,3 +57,13 @@ def test_a_head_stops_at_its_share_of_the_time_budget(tmp_path: Path) -> None:
     run = train_head(plan, TrainConfig(data_dir=tmp_path, epochs=3), data, validation, dict(enumerate([1.0] * 7)),
                      tmp_path / "h.csv", None, "m_head1", minutes=1e-4)
     assert run.stopped_by_time_budget and run.epochs_run == 1
+
+
+def test_checkpoints_are_named_by_everything_the_run_trains_with(tmp_path: Path) -> None:
+    base = TrainConfig(data_dir=tmp_path, output_dir=tmp_path / "a", learning_rate=4e-6)
+    # A rerun may change its time budget and threads and still take up its own checkpoints...
+    assert run_key(base) == run_key(replace(base, time_budget_minutes=20, threads=1))
+    # ...but a run with another rate, regulariser or output folder never takes up another's.
+    for other in (replace(base, learning_rate=1e-4), replace(base, label_smoothing=0.1),
+                  replace(base, ema_momentum=0.999), replace(base, output_dir=tmp_path / "b")):
+        assert run_key(other) != run_key(base)
