@@ -141,6 +141,27 @@ def shift_feature_maps(maps: np.ndarray, rng: np.random.Generator, max_cells: in
     return np.stack([padded[i, dy:dy + height, dx:dx + width] for i, (dy, dx) in enumerate(offsets)])
 
 
+def mixup(maps: np.ndarray, targets: np.ndarray, weights: np.ndarray | None, rng: np.random.Generator,
+          alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Mix each example of a batch with another of the same batch (mixup, Zhang et al. 2018).
+
+    Per example, lambda ~ Beta(alpha, alpha) folded to [0.5, 1] (each example stays the larger part of
+    its mix, so its label keeps the larger share of the target); maps, targets and sample weights are
+    mixed with the same lambda and partner. ``alpha`` 0 returns the batch unchanged.
+    """
+    if alpha == 0:
+        return maps, targets, weights
+    lam = rng.beta(alpha, alpha, size=len(maps))
+    lam = np.maximum(lam, 1 - lam)
+    partner = rng.permutation(len(maps))
+
+    def mix(values: np.ndarray) -> np.ndarray:
+        share = lam.reshape(-1, *([1] * (values.ndim - 1))).astype(values.dtype)
+        return share * values + (1 - share) * values[partner]
+
+    return mix(maps), mix(targets), None if weights is None else mix(weights)
+
+
 def settings() -> dict[str, object]:
     """The module's augmentation constants, for keying cached features and for the metadata."""
     return {"rotation": MAX_ROTATION_DEG, "scale": SCALE_RANGE, "erase": (ERASE_AREA, ERASE_ASPECT),

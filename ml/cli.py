@@ -76,6 +76,9 @@ from ml.weights import ENV_VAR as BASE_WEIGHTS_ENV  # read here only (click's en
 @click.option("--ema-momentum", default=0.0, show_default=True, type=click.FloatRange(0, 0.99999),
               help="Keep an exponential moving average of the weights with this momentum (0: off; 0.999 averages "
                    "about the last 1,000 steps): validation, early stopping and the saved model use the average.")
+@click.option("--mixup", "mixup_alpha", default=0.0, show_default=True, type=click.FloatRange(0, 2),
+              help="Mix each training example's cached features and target with another's of its batch, "
+                   "lambda ~ Beta(ALPHA, ALPHA) folded to at least 0.5 (0: off; 0.2 is usual).")
 @click.option("--serve", is_flag=True,
               help="Make the new model the one the service loads (rewrites <output-dir>/SERVED) after printing how "
                    "it compares with the served one; without it the served model stays as it is.")
@@ -85,7 +88,7 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                 cache_dir: Path, no_cache: bool, feature_shift: int, batchnorm: str, threads: int,
                 time_budget: float | None, limit_per_class: int | None, init_weights: Path | None,
                 heads: int, redraw_share: float, distill: bool, distill_from: Path | None, hard_share: float,
-                label_smoothing: float, ema_momentum: float, serve: bool) -> None:
+                label_smoothing: float, ema_momentum: float, mixup_alpha: float, serve: bool) -> None:
     """Train the design plan's MobileNetV2 emotion model and write model, metadata, .tflite and report.
 
     A new generation never changes what is served unless --serve is given."""
@@ -102,7 +105,8 @@ def train_model(data_dir: Path, dataset_name: str | None, epochs: int, batch_siz
                          feature_shift=feature_shift, batchnorm_inference=batchnorm == "moving",
                          threads=threads, time_budget_minutes=time_budget, limit_per_class=limit_per_class,
                          init_weights=init_weights, heads=heads, redraw_share=redraw_share, distill=distill, distill_from=distill_from,
-                         hard_share=hard_share, label_smoothing=label_smoothing, ema_momentum=ema_momentum)
+                         hard_share=hard_share, label_smoothing=label_smoothing, ema_momentum=ema_momentum,
+                         mixup_alpha=mixup_alpha)
     try:
         result = train(config)
     except (DatasetError, WeightsUnavailable) as error:

@@ -77,6 +77,8 @@ def build(*, model_path: Path, tflite_path: Path, plan: PlanModel, dataset: Data
         "hyperparameters": {
             "loss": "categorical_crossentropy", "optimizer": "Adam", "learning_rate": config["learning_rate"],
             "label_smoothing": config.get("label_smoothing", 0.0),
+            "mixup": ({"alpha": config["mixup_alpha"], "on": "cached frozen-part features, pairs within a batch, "
+                       "lambda ~ Beta(alpha, alpha) folded to [0.5, 1]"} if config.get("mixup_alpha") else None),
             "weight_average": ({"kind": "EMA (Adam use_ema, weights swapped in for validation and kept)",
                                 "momentum": config["ema_momentum"]} if config.get("ema_momentum") else None),
             "batch_size": config["batch_size"], "max_epochs": config["epochs"], "val_fraction": config["val_fraction"],

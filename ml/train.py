@@ -72,6 +72,7 @@ class TrainConfig:
     hard_share: float = 0.5
     label_smoothing: float = 0.0
     ema_momentum: float = 0.0
+    mixup_alpha: float = 0.0
 
 
 @dataclass
@@ -225,12 +226,14 @@ def train(config: TrainConfig) -> TrainResult:
     val_targets = keras.utils.to_categorical(y_val, len(EMOTIONS))
     def epoch_data(head_targets: np.ndarray, seed: int, sample_weights: np.ndarray | None = None) -> CachedViews:
         if not config.redraw_share:
-            return CachedViews(train_features, head_targets, config.batch_size, seed, config.feature_shift, sample_weights)
+            return CachedViews(train_features, head_targets, config.batch_size, seed, config.feature_shift, sample_weights,
+                               config.mixup_alpha)
         return RotatingViews(
             train_features, head_targets, config.batch_size, seed, faces=x_train, share=config.redraw_share,
             redraw=lambda faces, rng: augment.random_views(faces, rng, config.erase_probability,
                                                            config.degrade_probability, config.max_shift_px),
-            frozen=frozen.compute, feature_shift=config.feature_shift, sample_weights=sample_weights)
+            frozen=frozen.compute, feature_shift=config.feature_shift, sample_weights=sample_weights,
+            mixup_alpha=config.mixup_alpha)
 
     heads: list[HeadRun] = []
     fit_started = time.monotonic()

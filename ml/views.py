@@ -22,16 +22,20 @@ class BatchGatherViews(keras.utils.PyDataset):
 
     Each map is also moved by up to ``feature_shift`` cells (see :func:`ml.augment.shift_feature_maps`).
     ``targets`` may be soft (a distillation's blend, ``ml.distill``); ``sample_weights`` (one per image)
-    then carry the class weights, and batches are (maps, targets, weights).
+    then carry the class weights, and batches are (maps, targets, weights). ``mixup_alpha`` > 0 mixes
+    each batch's examples in pairs (:func:`ml.augment.mixup`) with a generator of its own, so both
+    paths mix alike.
     """
 
     def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
-                 feature_shift: int = 0, sample_weights: np.ndarray | None = None) -> None:
+                 feature_shift: int = 0, sample_weights: np.ndarray | None = None, mixup_alpha: float = 0.0) -> None:
         super().__init__()
         self.features, self.targets, self.batch_size = features, targets, batch_size
         self.sample_weights = sample_weights
         self.feature_shift = feature_shift
+        self.mixup_alpha = mixup_alpha
         self.rng = np.random.default_rng(seed)
+        self.mix_rng = np.random.default_rng([seed, 1])
         self.on_epoch_end()
 
     def __len__(self) -> int:
@@ -43,9 +47,9 @@ class BatchGatherViews(keras.utils.PyDataset):
         return self._batch(maps.astype(np.float32), rows)
 
     def _batch(self, maps: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-        if self.sample_weights is None:
-            return maps, self.targets[rows]
-        return maps, self.targets[rows], self.sample_weights[rows]
+        weights = None if self.sample_weights is None else self.sample_weights[rows]
+        maps, targets, weights = augment.mixup(maps, self.targets[rows], weights, self.mix_rng, self.mixup_alpha)
+        return (maps, targets) if weights is None else (maps, targets, weights)
 
     def on_epoch_end(self) -> None:
         count = self.features.shape[1]
@@ -88,7 +92,7 @@ class RotatingViews(CachedViews):
     def __init__(self, features: np.ndarray, targets: np.ndarray, batch_size: int, seed: int, *,
                  faces: np.ndarray, share: float, redraw: Callable[[np.ndarray, np.random.Generator], np.ndarray],
                  frozen: Callable[[np.ndarray], np.ndarray], first_random: int = 2, feature_shift: int = 0,
-                 sample_weights: np.ndarray | None = None) -> None:
+                 sample_weights: np.ndarray | None = None, mixup_alpha: float = 0.0) -> None:
         if not 0.0 < share <= 1.0:
             raise ValueError(f"share must lie in (0, 1], not {share}")
         if features.shape[0] <= first_random:
@@ -98,7 +102,7 @@ class RotatingViews(CachedViews):
         self.first_random = first_random
         self.redrawn = 0
         self._started = False
-        super().__init__(features, targets, batch_size, seed, feature_shift, sample_weights)
+        super().__init__(features, targets, batch_size, seed, feature_shift, sample_weights, mixup_alpha)
         self._started = True
 
     def on_epoch_end(self) -> None:

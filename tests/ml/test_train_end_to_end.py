@@ -276,14 +276,16 @@ def test_training_with_serve_makes_the_new_model_the_served_one(two_heads: Path)
 @pytest.fixture(scope="module")
 def distilled(trained: Path, imagenet_weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One `flask train-model --heads 2 --distill` run: two heads, then one student on their mean's probabilities,
-    with a rotating cache (half the faces' random view drawn afresh after the epoch), label smoothing and EMA."""
+    with a rotating cache (half the faces' random view drawn afresh after the epoch), label smoothing, EMA and
+    mixup."""
     data = next(trained.parent.glob("data*/fer2013"))
     out = tmp_path_factory.mktemp("distilled")
     cache = tmp_path_factory.mktemp("distilled-cache")
     result = CliRunner().invoke(train_model, ["--data-dir", str(data), "--base-weights", str(imagenet_weights),
                                               "--epochs", "1", "--views", "3", "--val-fraction", "0.25", "--heads", "2",
                                               "--distill", "--hard-share", "0.3", "--redraw-share", "0.5", "--output-dir", str(out),
-                                              "--label-smoothing", "0.1", "--ema-momentum", "0.9", "--cache-dir", str(cache)])
+                                              "--label-smoothing", "0.1", "--ema-momentum", "0.9", "--mixup", "0.2",
+                                              "--cache-dir", str(cache)])
     assert result.exit_code == 0, result.output
     assert "into one plan head" in result.output
     assert not list(cache.glob("*/*.weights.h5")), "the heads' and the student's checkpoints are removed at the end"
@@ -306,6 +308,7 @@ def test_distilled_run_serves_one_head_and_records_its_teacher(distilled: Path, 
     assert meta["hyperparameters"]["augmentation"]["redrawn_share_per_epoch"] == 0.5
     assert meta["hyperparameters"]["label_smoothing"] == 0.1
     assert meta["hyperparameters"]["weight_average"]["momentum"] == 0.9
+    assert meta["hyperparameters"]["mixup"]["alpha"] == 0.2
     assert meta["serving"]["temperature"]["value"] > 0 and 0 <= meta["metrics"]["test"]["accuracy"] <= 1
 
 

@@ -124,3 +124,44 @@ def test_rotating_cache_refuses_a_cache_without_random_views() -> None:
         _rotating(features, targets, share=0.5)
     with pytest.raises(ValueError, match="share"):
         _rotating(_cache(views=3)[0], targets, share=0.0)
+
+
+def _indexed_cache(count: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views whose every feature is the image's row number; targets and weights tell the rows apart too."""
+    features = np.broadcast_to(np.arange(count, dtype=np.float16)[None, :, None, None, None], (2, count, 4, 4, 2)).copy()
+    targets = np.eye(7)[np.arange(count) % 7]
+    return features, targets, np.arange(count, dtype=np.float32) + 1
+
+
+def test_mixup_mixes_maps_targets_and_weights_of_two_batch_members_alike() -> None:
+    features, targets, weights = _indexed_cache()
+    views = CachedViews(features, targets, 8, seed=4, sample_weights=weights, mixup_alpha=0.4)
+    mixed_some = False
+    for index in range(len(views)):
+        maps, batch_targets, batch_weights = views[index]
+        rows = views.order[index * 8:(index + 1) * 8]
+        for row, value, target, weight in zip(rows, maps[:, 0, 0, 0], batch_targets, batch_weights):
+            np.testing.assert_allclose(target.sum(), 1, rtol=1e-6)
+            if target.max() > 0.999:  # its own label kept whole: mixed with nobody (or the same class)
+                continue
+            lam = target.max()
+            assert 0.5 <= lam < 1 and np.argmax(target) == row % 7, "each example keeps the larger share"
+            partner = (value - lam * row) / (1 - lam)
+            assert np.isclose(partner, np.round(partner), atol=0.05) and round(partner) in rows, \
+                "the map is mixed with another member of the same batch"
+            np.testing.assert_allclose(weight, lam * (row + 1) + (1 - lam) * (round(partner) + 1), rtol=1e-3)
+            mixed_some = True
+    assert mixed_some
+
+
+def test_without_mixup_batches_are_the_cache_and_both_paths_mix_alike() -> None:
+    features, targets, weights = _indexed_cache()
+    plain = CachedViews(features, targets, 8, seed=4, sample_weights=weights)
+    maps, batch_targets, batch_weights = plain[0]
+    np.testing.assert_array_equal(maps[:, 0, 0, 0], plain.order[:8])
+    np.testing.assert_array_equal(batch_targets, targets[plain.order[:8]])
+    lean = CachedViews(features, targets, 8, seed=4, mixup_alpha=0.4)
+    gather = BatchGatherViews(features, targets, 8, seed=4, mixup_alpha=0.4)
+    for index in range(len(lean)):
+        for a, b in zip(lean[index], gather[index]):
+            np.testing.assert_allclose(a, b, rtol=1e-3)
